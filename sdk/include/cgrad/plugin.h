@@ -148,8 +148,12 @@ typedef struct cg_plugin_api {
   /* optional, NULL = the plugin consumes the IR directly (no source). *src is a
    * NUL-terminated string released with api->release; *lang is static ("c", "cuda"). */
   cg_pstatus (*render)(void *dev, const cg_ir_program *prog, char **src, const char **lang);
-  /* optional, NULL = the rendered source is the binary. *blob released with release. */
-  cg_pstatus (*compile)(void *dev, const char *src, void **blob, size_t *blob_size);
+  /* optional, NULL = the rendered source (or nothing) is the binary. src is what
+   * render produced, or NULL when render is NULL (plugins that compile the IR
+   * directly, like llvm). *blob is released with api->release. The core caches blobs
+   * on disk keyed by the IR bytes + plugin id/version + device arch + compiler_id. */
+  cg_pstatus (*compile)(void *dev, const cg_ir_program *prog, const char *src, void **blob,
+                        size_t *blob_size);
   /* load a program: prog always given; blob/src may be NULL when slots are NULL. */
   cg_pstatus (*program_load)(void *dev, const cg_ir_program *prog, const void *blob,
                              size_t blob_size, void **handle);
