@@ -149,6 +149,7 @@ typedef struct cg_ir_program {
   uint32_t nsrcs, srcs_off;
   uint32_t global[3];      /* number of work-groups per axis */
   uint32_t local[3];       /* work-items per group per axis */
+  uint32_t pad;            /* explicit padding (keeps flops 8-byte aligned); 0 */
   uint64_t flops;          /* estimate, for DEBUG=2 */
   uint64_t bytes;          /* estimate of global memory traffic */
   char name[64];           /* kernel name, NUL-terminated, [A-Za-z0-9_] */
@@ -158,7 +159,7 @@ _Static_assert(sizeof(cg_ir_type) == 4, "cg_ir_type layout is ABI");
 _Static_assert(sizeof(cg_ir_inst) == 24, "cg_ir_inst layout is ABI");
 _Static_assert(sizeof(cg_ir_param) == 16, "cg_ir_param layout is ABI");
 _Static_assert(sizeof(cg_ir_var) == 48, "cg_ir_var layout is ABI");
-_Static_assert(sizeof(cg_ir_program) == 136, "cg_ir_program layout is ABI");
+_Static_assert(sizeof(cg_ir_program) == 152, "cg_ir_program layout is ABI");
 
 static inline const cg_ir_param *cg_ir_params(const cg_ir_program *p) {
   return (const cg_ir_param *)((const char *)p + p->params_off);
