@@ -118,6 +118,8 @@ typedef struct cg_cstyle_dialect {
   const char *suffix_i64, *suffix_u64; /* integer literal suffixes: "LL"/"ULL", "L"/"UL" */
   const char *preamble;           /* emitted first, always (includes, pragmas, cg_f2u) */
   const char *half_preamble;      /* emitted after preamble when float16 is used */
+  const char *bf16_preamble;      /* emitted after preamble when bfloat16 is used */
+  const char *f64_preamble;       /* emitted after preamble when float64 is used */
   cg_cstyle_wmma_fn wmma;         /* NULL = WMMA unsupported (render fails) */
 } cg_cstyle_dialect;
 
