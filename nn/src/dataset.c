@@ -128,19 +128,47 @@ static cg_status idx_header(reader *r, int ndim, int64_t *dims) {
   return CG_OK;
 }
 
-/* Reads exactly n payload bytes and checks that the file ends right after them. */
-static cg_status idx_payload(reader *r, uint8_t *dst, int64_t n) {
-  int64_t got = rd_read(r, dst, (size_t)n);
-  if (got < 0) return CG_ERR_FORMAT;
-  if (got < n)
-    return cg__nn_error(CG_ERR_FORMAT, "%s: truncated: header promises %lld data bytes, file "
-                        "has %lld", r->path, (long long)n, (long long)got);
+/* Reads exactly n payload bytes into a new buffer *out and checks that the file ends
+ * right after them. The buffer grows as data actually arrives, so a header that lies
+ * about its size cannot make us allocate more than the file holds (plus one chunk). */
+static cg_status idx_payload(reader *r, int64_t n, uint8_t **out) {
+  int64_t have = 0, cap = 0;
+  uint8_t *buf = NULL;
+  while (have < n) {
+    if (have == cap) {
+      cap = cap ? 2 * cap : 1 << 20;
+      cap = cap > n ? n : cap;
+      uint8_t *nb = realloc(buf, (size_t)cap);
+      if (!nb) {
+        free(buf);
+        return cg__nn_error(CG_ERR_NOMEM, "%s: out of memory", r->path);
+      }
+      buf = nb;
+    }
+    int64_t got = rd_read(r, buf + have, (size_t)(cap - have));
+    if (got < 0) {
+      free(buf);
+      return CG_ERR_FORMAT;  /* message set by rd_read */
+    }
+    if (got == 0) break;
+    have += got;
+  }
   uint8_t extra;
-  got = rd_read(r, &extra, 1);
-  if (got < 0) return CG_ERR_FORMAT;
-  if (got > 0)
-    return cg__nn_error(CG_ERR_FORMAT, "%s: trailing bytes after the %lld data bytes the "
-                        "header describes", r->path, (long long)n);
+  int64_t more = have == n ? rd_read(r, &extra, 1) : 0;
+  cg_status st = CG_OK;
+  if (have < n)
+    st = cg__nn_error(CG_ERR_FORMAT, "%s: truncated or unreadable: header promises %lld data "
+                      "bytes, got %lld", r->path, (long long)n, (long long)have);
+  else if (more < 0)
+    st = CG_ERR_FORMAT;
+  else if (more > 0)
+    st = cg__nn_error(CG_ERR_FORMAT, "%s: trailing bytes after the %lld data bytes the header "
+                      "describes", r->path, (long long)n);
+  if (st != CG_OK) {
+    free(buf);
+    return st;
+  }
+  *out = buf;
   return CG_OK;
 }
 
@@ -156,14 +184,8 @@ static cg_status idx_read(const char *path, int ndim, int64_t *dims, uint8_t **o
   if (st == CG_OK && n > MAX_PIXELS)
     st = cg__nn_error(CG_ERR_FORMAT, "%s: %lld elements is more than this loader accepts", path,
                       (long long)n);
-  if (st == CG_OK && !(*out = malloc((size_t)n)))
-    st = cg__nn_error(CG_ERR_NOMEM, "%s: out of memory for %lld bytes", path, (long long)n);
-  if (st == CG_OK) st = idx_payload(&r, *out, n);
+  if (st == CG_OK) st = idx_payload(&r, n, out);
   rd_close(&r);
-  if (st != CG_OK) {
-    free(*out);
-    *out = NULL;
-  }
   return st;
 }
 
@@ -186,7 +208,7 @@ cg_status cg_dataset_load_idx(const char *images_path, const char *labels_path, 
   if (st == CG_OK && ldims[0] != idims[0])
     st = cg__nn_error(CG_ERR_FORMAT, "%s has %lld images but %s has %lld labels", images_path,
                       (long long)idims[0], labels_path, (long long)ldims[0]);
-  int64_t n = idims[0] * idims[1] * idims[2];
+  int64_t n = st == CG_OK ? idims[0] * idims[1] * idims[2] : 0;
   if (st == CG_OK && !(out->images = malloc((size_t)n * sizeof(float))))
     st = cg__nn_error(CG_ERR_NOMEM, "cg_dataset_load_idx: out of memory");
   if (st != CG_OK) {

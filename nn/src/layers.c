@@ -21,8 +21,9 @@ struct cg_layer {
 };
 
 /* A realized float32 leaf of `shape` drawn from U(-bound, bound), or filled with `fill`
- * when bound is 0. Returns one reference owned by the caller, whatever scope is open. */
-static cg_tensor *make_leaf(int ndim, const int64_t *shape, double bound, double fill) {
+ * when bound is 0; requires_grad = grad. Returns one reference owned by the caller,
+ * whatever scope is open. */
+static cg_tensor *make_leaf(int ndim, const int64_t *shape, double bound, double fill, bool grad) {
   int64_t n = 1;
   for (int i = 0; i < ndim; i++) n *= shape[i];
   float *host = malloc((size_t)n * sizeof *host);
@@ -48,6 +49,7 @@ static cg_tensor *make_leaf(int ndim, const int64_t *shape, double bound, double
     goto done;
   }
   cg_retain(out);  /* our reference survives the scope */
+  cg_set_requires_grad(out, grad);
 done:
   cg_scope_pop();
   free(host);
@@ -78,8 +80,8 @@ void cg_layer_free(cg_layer *l) {
 static cg_layer *init_affine(cg_layer *l, int ndim, const int64_t *wshape, int64_t fan_in,
                              bool bias) {
   double bound = 1.0 / sqrt((double)fan_in);
-  l->weight = make_leaf(ndim, wshape, bound, 0);
-  if (bias && l->weight) l->bias = make_leaf(1, wshape, bound, 0);
+  l->weight = make_leaf(ndim, wshape, bound, 0, true);
+  if (bias && l->weight) l->bias = make_leaf(1, wshape, bound, 0, true);
   if (!l->weight || (bias && !l->bias)) {
     cg_layer_free(l);
     return NULL;
@@ -127,10 +129,10 @@ cg_layer *cg_layer_batchnorm2d_new(int64_t channels, double eps, double momentum
   l->eps = eps;
   l->momentum = momentum;
   int64_t shape[1] = {channels};
-  l->weight = make_leaf(1, shape, 0, 1.0);
-  l->bias = make_leaf(1, shape, 0, 0.0);
-  l->running_mean = make_leaf(1, shape, 0, 0.0);
-  l->running_var = make_leaf(1, shape, 0, 1.0);
+  l->weight = make_leaf(1, shape, 0, 1.0, true);
+  l->bias = make_leaf(1, shape, 0, 0.0, true);
+  l->running_mean = make_leaf(1, shape, 0, 0.0, false);
+  l->running_var = make_leaf(1, shape, 0, 1.0, false);
   if (!l->weight || !l->bias || !l->running_mean || !l->running_var) {
     cg_layer_free(l);
     return NULL;
