@@ -1,0 +1,508 @@
+/* Op-table test runner: for every golden case (goldens.txt, from gen_goldens.py) and every
+ * requested backend, builds the inputs with cg_from_data, runs the op from op_table.c and
+ * compares the forward result; then computes loss = sum(out * cot), runs cg_backward and
+ * compares each input's gradient. Also checks the random ops and dropout statistically.
+ *
+ * usage: cg_ops_test [-b REF,CLANG,LLVM] [-g goldens.txt] [-k substring] [-f] [-v]
+ *   -b  backends (default: env CG_TEST_BACKENDS, else REF,CLANG,LLVM); one that does not
+ *       open prints SKIP; if none opens the exit code is 77 (CTest skip)
+ *   -k  only cases whose name contains the substring
+ *   -f  fork per case, so a crash is reported as a failure and the run goes on
+ *   -v  print every passing check too
+ * Prints one line per failure and a final "N passed, N failed, N skipped" line;
+ * exits 1 on any failure. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "golden.h"
+#include "op_table.h"
+
+#ifndef CG_OPS_GOLDENS
+#define CG_OPS_GOLDENS "goldens.txt"
+#endif
+
+typedef struct {
+  int checks, fails, skips;
+} tally;
+
+static bool opt_verbose, opt_fork;
+static const char *opt_filter;
+
+/* ---- tolerances ---- */
+
+/* Tolerance of a case: set by its lowest-precision floating dtype (inputs and output). */
+static void case_tol(const gt_case *c, double scale, double *rtol, double *atol) {
+  int rank = 3; /* 0 bf16, 1 f16, 2 f32, 3 f64/none */
+  const gt_tensor *ts[GT_MAX_IN + 1];
+  for (int i = 0; i < c->nin; i++) ts[i] = &c->in[i];
+  ts[c->nin] = &c->out;
+  for (int i = 0; i <= c->nin; i++) {
+    cg_dtype d = ts[i]->dt;
+    int r = d == CG_BFLOAT16 ? 0 : d == CG_FLOAT16 ? 1 : d == CG_FLOAT32 ? 2 : 3;
+    if (r < rank) rank = r;
+  }
+  static const double rt[] = {4e-2, 1e-2, 1e-4, 1e-4}, at[] = {4e-2, 1e-2, 1e-5, 1e-5};
+  *rtol = rt[rank] * scale;
+  *atol = at[rank] * scale;
+}
+
+static bool case_is_lowp(const gt_case *c) {
+  for (int i = 0; i < c->nin; i++)
+    if (c->in[i].dt == CG_FLOAT16 || c->in[i].dt == CG_BFLOAT16) return true;
+  return c->out.dt == CG_FLOAT16 || c->out.dt == CG_BFLOAT16;
+}
+
+/* ---- host <-> tensor ---- */
+
+static cg_tensor *make_tensor(const gt_tensor *t, const double *v) {
+  size_t sz = gt_dtype_size(t->dt);
+  void *buf = calloc((size_t)(t->n ? t->n : 1), sz);
+  if (!buf) return NULL;
+  for (int64_t i = 0; i < t->n; i++) gt_store(t->dt, buf, i, v[i]);
+  static const int64_t none[1] = {1};
+  cg_tensor *r = cg_from_data(buf, t->dt, t->ndim, t->ndim ? t->shape : none);
+  free(buf);
+  return r;
+}
+
+/* Realizes t and returns its values as doubles (caller frees), or NULL + *st. */
+static double *read_back(cg_tensor *t, cg_status *st) {
+  int64_t n = cg_numel(t);
+  cg_dtype dt = cg_tensor_dtype(t);
+  size_t sz = gt_dtype_size(dt);
+  void *buf = calloc((size_t)(n > 0 ? n : 1), sz ? sz : 1);
+  double *out = calloc((size_t)(n > 0 ? n : 1), sizeof(double));
+  *st = (buf && out && n >= 0) ? cg_to_host(t, buf, (size_t)n * sz) : CG_ERR_NOMEM;
+  if (*st == CG_OK)
+    for (int64_t i = 0; i < n; i++) out[i] = gt_load_elem(dt, buf, i);
+  free(buf);
+  if (*st != CG_OK) {
+    free(out);
+    return NULL;
+  }
+  return out;
+}
+
+/* ---- checking ---- */
+
+static void report(const char *be, const gt_case *c, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void report(const char *be, const gt_case *c, const char *what, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  printf("FAIL %-5s %-22s %-8s ", be, c->name, what);
+  vprintf(fmt, ap);
+  printf("\n");
+  va_end(ap);
+}
+
+static bool same_shape(cg_tensor *t, int ndim, const int64_t *shape) {
+  if (cg_ndim(t) != ndim) return false;
+  const int64_t *s = cg_shape(t);
+  for (int i = 0; i < ndim; i++)
+    if (!s || s[i] != shape[i]) return false;
+  return true;
+}
+
+/* Compares values; prints the worst element on failure. */
+static bool compare(const char *be, const gt_case *c, const char *what, const double *got,
+                    const double *exp, int64_t n, bool fl, double rtol, double atol) {
+  int64_t worst = -1;
+  double worst_excess = 0, max_err = 0;
+  for (int64_t i = 0; i < n; i++) {
+    double err = fabs(got[i] - exp[i]);
+    double lim = fl ? atol + rtol * fabs(exp[i]) : 0;
+    if (isnan(got[i]) != isnan(exp[i])) err = INFINITY;
+    if (err > max_err) max_err = err;
+    if (err > lim && (worst < 0 || err - lim > worst_excess)) {
+      worst = i;
+      worst_excess = err - lim;
+    }
+  }
+  if (worst < 0) return true;
+  report(be, c, what, "max err %.3g at [%lld]: got %.8g expected %.8g (rtol %.0e atol %.0e)",
+         max_err, (long long)worst, got[worst], exp[worst], rtol, atol);
+  return false;
+}
+
+/* Forward: shape, dtype and values of out. Returns false on failure. */
+static bool check_forward(const char *be, const gt_case *c, cg_tensor *out, double rtol,
+                          double atol, cg_status *st) {
+  char b1[96], b2[96];
+  *st = CG_OK;
+  if (!same_shape(out, c->out.ndim, c->out.shape)) {
+    report(be, c, "forward", "shape %s, expected %s",
+           gt_shape_str(cg_ndim(out), cg_shape(out), b1, sizeof b1),
+           gt_shape_str(c->out.ndim, c->out.shape, b2, sizeof b2));
+    return false;
+  }
+  bool ok = true;
+  if (cg_tensor_dtype(out) != c->out.dt) {
+    report(be, c, "forward", "dtype %s, expected %s", gt_dtype_str(cg_tensor_dtype(out)),
+           gt_dtype_str(c->out.dt));
+    ok = false;
+  }
+  double *got = read_back(out, st);
+  if (!got) {
+    if (*st != CG_ERR_DTYPE || !case_is_lowp(c))
+      report(be, c, "forward", "realize failed (%s): %s", cg_status_str(*st), cg_last_error());
+    return false;
+  }
+  ok &= compare(be, c, "forward", got, c->out.v, c->out.n, gt_is_float(c->out.dt), rtol, atol);
+  free(got);
+  return ok;
+}
+
+/* Gradient of sum(out * cot) w.r.t. every input that has a golden gradient. */
+static bool check_grad(const char *be, const gt_case *c, cg_tensor *const *x, cg_tensor *out,
+                       double rtol, double atol) {
+  cg_tensor *cot = make_tensor(&c->cot, c->cot.v);
+  cg_tensor *loss = cg_sum(cg_mul(out, cot), 0, NULL, false);
+  cg_status st = loss ? cg_backward(loss) : CG_ERR_INVALID;
+  if (st != CG_OK) {
+    report(be, c, "backward", "failed (%s): %s", cg_status_str(st), cg_last_error());
+    return false;
+  }
+  bool ok = true;
+  for (int i = 0; i < c->nin; i++) {
+    if (!c->has_g[i]) continue;
+    char what[16], b1[96], b2[96];
+    snprintf(what, sizeof what, "grad[%d]", i);
+    cg_tensor *g = cg_grad(x[i]);
+    double *got = NULL;
+    if (!g) { /* no gradient recorded: acceptable only where the gradient is zero */
+      got = calloc((size_t)(c->in[i].n ? c->in[i].n : 1), sizeof(double));
+    } else if (!same_shape(g, c->in[i].ndim, c->in[i].shape)) {
+      report(be, c, what, "shape %s, expected %s",
+             gt_shape_str(cg_ndim(g), cg_shape(g), b1, sizeof b1),
+             gt_shape_str(c->in[i].ndim, c->in[i].shape, b2, sizeof b2));
+      ok = false;
+      continue;
+    } else if (!(got = read_back(g, &st))) {
+      report(be, c, what, "realize failed (%s): %s", cg_status_str(st), cg_last_error());
+      ok = false;
+      continue;
+    }
+    ok &= compare(be, c, what, got, c->g[i], c->in[i].n, true, rtol, atol);
+    free(got);
+  }
+  return ok;
+}
+
+/* Runs one case on the current default device. */
+static tally run_case(const gt_case *c, const op_entry *op, const char *be) {
+  tally t = {1 + c->has_grad, 0, 0};
+  double rtol, atol;
+  case_tol(c, op->tol_scale, &rtol, &atol);
+  cg_scope_push();
+  cg_tensor *x[GT_MAX_IN] = {0};
+  for (int i = 0; i < c->nin; i++) {
+    x[i] = make_tensor(&c->in[i], c->in[i].v);
+    if (!x[i]) {
+      report(be, c, "input", "cg_from_data failed: %s", cg_last_error());
+      t.fails = t.checks;
+      goto done;
+    }
+    if (c->has_grad && c->has_g[i]) cg_set_requires_grad(x[i], true);
+  }
+  cg_tensor *out = op->fn(x);
+  if (!out) {
+    report(be, c, "forward", "op returned NULL: %s", cg_last_error());
+    t.fails = t.checks;
+    goto done;
+  }
+  cg_status st;
+  if (!check_forward(be, c, out, rtol, atol, &st)) {
+    if (st == CG_ERR_DTYPE && case_is_lowp(c)) { /* dtype not supported by the backend */
+      t.skips = t.checks;
+      t.checks = 0;
+      goto done;
+    }
+    t.fails++;
+  } else if (opt_verbose) {
+    printf("ok   %-5s %-22s forward\n", be, c->name);
+  }
+  if (c->has_grad) {
+    if (!check_grad(be, c, x, out, rtol, atol))
+      t.fails++;
+    else if (opt_verbose)
+      printf("ok   %-5s %-22s grad\n", be, c->name);
+  }
+done:
+  cg_scope_pop();
+  return t;
+}
+
+/* Runs the case in a child process: a crash becomes a failure of this case only. */
+static tally run_case_forked(const gt_case *c, const op_entry *op, const char *be) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    tally t = run_case(c, op, be);
+    fflush(stdout);
+    _exit(t.skips ? 100 : t.fails);
+  }
+  tally t = {1 + c->has_grad, 0, 0};
+  int status = 0;
+  if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+    report(be, c, "fork", "cannot fork");
+    t.fails = t.checks;
+  } else if (WIFSIGNALED(status)) {
+    report(be, c, "crash", "signal %d", WTERMSIG(status));
+    t.fails = t.checks;
+  } else if (WEXITSTATUS(status) == 100) {
+    t.skips = t.checks;
+    t.checks = 0;
+  } else {
+    t.fails = WEXITSTATUS(status);
+  }
+  return t;
+}
+
+/* ---- random ops and dropout: statistics and determinism ---- */
+
+static double *rand_values(cg_tensor *t, int64_t n) {
+  cg_status st;
+  double *v = t && cg_numel(t) == n ? read_back(t, &st) : NULL;
+  return v;
+}
+
+static void stat_check(tally *t, const char *be, const char *name, bool ok, const char *fmt,
+                       ...) __attribute__((format(printf, 5, 6)));
+static void stat_check(tally *t, const char *be, const char *name, bool ok, const char *fmt,
+                       ...) {
+  t->checks++;
+  if (ok) {
+    if (opt_verbose) printf("ok   %-5s %-22s\n", be, name);
+    return;
+  }
+  t->fails++;
+  va_list ap;
+  va_start(ap, fmt);
+  printf("FAIL %-5s %-22s ", be, name);
+  vprintf(fmt, ap);
+  printf(" (%s)\n", cg_last_error());
+  va_end(ap);
+}
+
+static void moments(const double *v, int64_t n, double *mean, double *var, double *lo,
+                    double *hi) {
+  double s = 0, s2 = 0;
+  *lo = INFINITY;
+  *hi = -INFINITY;
+  for (int64_t i = 0; i < n; i++) {
+    s += v[i];
+    if (v[i] < *lo) *lo = v[i];
+    if (v[i] > *hi) *hi = v[i];
+  }
+  *mean = s / (double)n;
+  for (int64_t i = 0; i < n; i++) s2 += (v[i] - *mean) * (v[i] - *mean);
+  *var = s2 / (double)n;
+}
+
+enum { NR = 20000 };
+
+static void check_rand(tally *t, const char *be) {
+  const int64_t shape[] = {NR};
+  double m, var, lo, hi;
+  cg_manual_seed(42);
+  double *a = rand_values(cg_rand(CG_FLOAT32, 1, shape), NR);
+  cg_manual_seed(42);
+  double *b = rand_values(cg_rand(CG_FLOAT32, 1, shape), NR);
+  double *c = rand_values(cg_rand(CG_FLOAT32, 1, shape), NR); /* next draw, same seed run */
+  cg_manual_seed(43);
+  double *d = rand_values(cg_rand(CG_FLOAT32, 1, shape), NR);
+  stat_check(t, be, "rand_runs", a && b && c && d, "cg_rand returned no data");
+  if (a && b && c && d) {
+    moments(a, NR, &m, &var, &lo, &hi);
+    /* U[0,1): mean 1/2 (sd of the mean 0.002), variance 1/12 */
+    stat_check(t, be, "rand_uniform", lo >= 0 && hi < 1 && fabs(m - 0.5) < 0.01 &&
+                                          fabs(var - 1.0 / 12) < 0.004,
+               "min %g max %g mean %g var %g", lo, hi, m, var);
+    int same_ab = 0, same_ac = 0, same_ad = 0;
+    for (int i = 0; i < NR; i++) {
+      same_ab += a[i] == b[i];
+      same_ac += a[i] == c[i];
+      same_ad += a[i] == d[i];
+    }
+    stat_check(t, be, "rand_seed_repeat", same_ab == NR, "%d/%d equal after reseed", same_ab,
+               NR);
+    stat_check(t, be, "rand_fresh_draws", same_ac < NR / 100 && same_ad < NR / 100,
+               "%d (next draw) and %d (other seed) of %d equal", same_ac, same_ad, NR);
+    int64_t hist[10] = {0};
+    for (int i = 0; i < NR; i++) hist[(int)(a[i] * 10) < 10 ? (int)(a[i] * 10) : 9]++;
+    bool flat = true;
+    for (int i = 0; i < 10; i++) flat &= labs((long)(hist[i] - NR / 10)) < NR / 40;
+    stat_check(t, be, "rand_histogram", flat, "deciles not flat");
+  }
+  free(a), free(b), free(c), free(d);
+}
+
+static void check_randn(tally *t, const char *be) {
+  const int64_t shape[] = {NR / 100, 100};
+  double m, var, lo, hi;
+  cg_manual_seed(7);
+  double *a = rand_values(cg_randn(CG_FLOAT32, 2, shape), NR);
+  cg_manual_seed(7);
+  double *b = rand_values(cg_randn(CG_FLOAT32, 2, shape), NR);
+  stat_check(t, be, "randn_runs", a && b, "cg_randn returned no data");
+  if (a && b) {
+    moments(a, NR, &m, &var, &lo, &hi);
+    int within1 = 0, same = 0;
+    for (int i = 0; i < NR; i++) {
+      within1 += fabs(a[i]) < 1;
+      same += a[i] == b[i];
+    }
+    /* N(0,1): mean 0 (sd 0.007), var 1, P(|x|<1) = 0.6827 */
+    stat_check(t, be, "randn_normal",
+               fabs(m) < 0.04 && fabs(var - 1) < 0.06 && isfinite(lo) && isfinite(hi) &&
+                   fabs((double)within1 / NR - 0.6827) < 0.02,
+               "mean %g var %g P(|x|<1) %g", m, var, (double)within1 / NR);
+    stat_check(t, be, "randn_seed_repeat", same == NR, "%d/%d equal after reseed", same, NR);
+  }
+  free(a), free(b);
+}
+
+static void check_randint(tally *t, const char *be) {
+  const int64_t shape[] = {NR};
+  cg_manual_seed(3);
+  cg_tensor *r = cg_randint(-3, 5, CG_INT32, 1, shape);
+  double *a = rand_values(r, NR);
+  stat_check(t, be, "randint_runs", a && cg_tensor_dtype(r) == CG_INT32,
+             "cg_randint returned no int32 data");
+  if (a) {
+    int64_t hist[8] = {0};
+    bool in_range = true;
+    for (int i = 0; i < NR; i++) {
+      in_range &= a[i] >= -3 && a[i] < 5 && a[i] == floor(a[i]);
+      if (in_range) hist[(int)a[i] + 3]++;
+    }
+    bool flat = in_range;
+    for (int i = 0; i < 8 && flat; i++) flat = labs((long)(hist[i] - NR / 8)) < NR / 40;
+    stat_check(t, be, "randint_uniform", flat, "values out of [-3,5) or not uniform");
+  }
+  cg_release(r);
+  free(a);
+}
+
+/* dropout(ones, p=0.25, training): each output is 0 or 1/(1-p), ~25% zeros; the gradient
+ * of sum(out) is exactly out. */
+static void check_dropout(tally *t, const char *be) {
+  const int64_t shape[] = {NR};
+  const double p = 0.25, keep = 1 / (1 - p);
+  cg_manual_seed(5);
+  cg_tensor *x = cg_ones(CG_FLOAT32, 1, shape);
+  cg_set_requires_grad(x, true);
+  cg_tensor *y = cg_dropout(x, p, true);
+  cg_tensor *loss = cg_sum(y, 0, NULL, false);
+  double *v = rand_values(y, NR), *g = NULL;
+  cg_status st = CG_ERR_INVALID;
+  if (v && (st = cg_backward(loss)) == CG_OK && cg_grad(x)) g = rand_values(cg_grad(x), NR);
+  stat_check(t, be, "dropout_runs", v && g, "no output or gradient (status %d)", st);
+  if (v && g) {
+    int zeros = 0, bad = 0, gbad = 0;
+    for (int i = 0; i < NR; i++) {
+      zeros += v[i] == 0;
+      bad += v[i] != 0 && fabs(v[i] - keep) > 1e-6;
+      gbad += fabs(g[i] - v[i]) > 1e-6;
+    }
+    stat_check(t, be, "dropout_train", !bad && fabs((double)zeros / NR - p) < 0.02,
+               "%d values not in {0, %g}, zero fraction %g", bad, keep, (double)zeros / NR);
+    stat_check(t, be, "dropout_grad", !gbad, "%d gradient entries differ from the mask", gbad);
+  }
+  free(v), free(g);
+  cg_release(loss), cg_release(y), cg_release(x);
+}
+
+/* ---- driver ---- */
+
+static const op_entry *find_op(const char *key) {
+  for (int i = 0; i < op_table_len; i++)
+    if (strcmp(op_table[i].key, key) == 0) return &op_table[i];
+  return NULL;
+}
+
+/* Every golden key has a wrapper and every wrapper has goldens. */
+static int check_table(const gt_file *gf) {
+  int bad = 0;
+  for (int i = 0; i < gf->n; i++)
+    if (!find_op(gf->cases[i].key)) {
+      printf("FAIL table: golden case %s uses unknown key %s\n", gf->cases[i].name,
+             gf->cases[i].key);
+      bad++;
+    }
+  for (int i = 0; i < op_table_len; i++) {
+    bool used = false;
+    for (int j = 0; j < gf->n && !used; j++) used = strcmp(gf->cases[j].key, op_table[i].key) == 0;
+    if (!used) {
+      printf("FAIL table: op %s has no golden case\n", op_table[i].key);
+      bad++;
+    }
+  }
+  return bad;
+}
+
+static void run_backend(const gt_file *gf, const char *be, tally *tot) {
+  for (int i = 0; i < gf->n; i++) {
+    const gt_case *c = &gf->cases[i];
+    const op_entry *op = find_op(c->key);
+    if (!op || (opt_filter && !strstr(c->name, opt_filter))) continue;
+    tally t = opt_fork ? run_case_forked(c, op, be) : run_case(c, op, be);
+    tot->checks += t.checks, tot->fails += t.fails, tot->skips += t.skips;
+  }
+  if (!opt_filter || strstr("random", opt_filter)) {
+    tally t = {0, 0, 0};
+    check_rand(&t, be);
+    check_randn(&t, be);
+    check_randint(&t, be);
+    check_dropout(&t, be);
+    tot->checks += t.checks, tot->fails += t.fails;
+  }
+}
+
+int main(int argc, char **argv) {
+  const char *backends = getenv("CG_TEST_BACKENDS"), *golden = CG_OPS_GOLDENS;
+  if (!backends || !*backends) backends = "REF,CLANG,LLVM";
+  for (int o; (o = getopt(argc, argv, "b:g:k:fv")) != -1;) {
+    if (o == 'b') backends = optarg;
+    else if (o == 'g') golden = optarg;
+    else if (o == 'k') opt_filter = optarg;
+    else if (o == 'f') opt_fork = true;
+    else if (o == 'v') opt_verbose = true;
+    else return 2;
+  }
+  gt_file gf;
+  char err[256];
+  if (!gt_load(golden, &gf, err, sizeof err)) {
+    printf("FAIL %s\n", err);
+    gt_free(&gf);
+    return 1;
+  }
+  tally tot = {0, 0, 0};
+  tot.fails = check_table(&gf);
+  tot.checks = tot.fails;
+  int ran = 0;
+  char list[256];
+  snprintf(list, sizeof list, "%s", backends);
+  for (char *save = NULL, *be = strtok_r(list, ",", &save); be; be = strtok_r(NULL, ",", &save)) {
+    if (cg_set_default_device(be) != CG_OK) {
+      printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
+      continue;
+    }
+    ran++;
+    tally before = tot;
+    run_backend(&gf, be, &tot);
+    printf("%-5s: %d passed, %d failed, %d skipped\n", be,
+           (tot.checks - before.checks) - (tot.fails - before.fails), tot.fails - before.fails,
+           tot.skips - before.skips);
+  }
+  gt_free(&gf);
+  printf("%d passed, %d failed, %d skipped\n", tot.checks - tot.fails, tot.fails, tot.skips);
+  if (tot.fails) return 1;
+  return ran ? 0 : 77;
+}
