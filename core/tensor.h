@@ -19,6 +19,12 @@ struct cg_tensor {
 
 /* Wrap a node into a new tensor reference (registered in the current scope). */
 cg_tensor *cg__wrap(UOp *u);
+/* Same, but the reference belongs to the caller whatever the scope (e.g. t->grad). */
+cg_tensor *cg__wrap_owned(UOp *u);
+/* Tensors with requires_grad (borrowed array of n). */
+int cg__grad_tensors(cg_tensor ***out);
+/* The default device (BACKEND or cg_set_default_device), NULL + error if none. */
+struct cg_device *cg__default_device(void);
 /* Report "op: message" naming shapes/dtypes; returns NULL for convenience. */
 cg_tensor *cg__op_error(const char *op, cg_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -69,9 +69,25 @@ typedef UOp *(*uop_rule_fn)(UOp *u, void *ctx);
 typedef struct { int op; uop_rule_fn fn; const char *doc; } uop_rule; /* op -1 = any */
 UOp *uop_rewrite(UOp *root, const uop_rule *rules, int nrules, void *ctx);
 
+/* Pointer map (node -> node), for memo tables of passes. Zero-init; free with uop_map_free. */
+typedef struct { struct uop_map_e *e; size_t cap, len; } uop_map;
+UOp *uop_map_get(const uop_map *m, const UOp *k);
+void uop_map_put(uop_map *m, UOp *k, UOp *v);
+void uop_map_free(uop_map *m);
+
 /* Text form of a graph / kernel AST: one node per line, shared nodes printed once. */
 char *uop_print(UOp *root);
 /* Verifier (debug/test builds): arity, dtypes, shapes; returns 0 or -1 with error set. */
 int uop_verify(UOp *root);
 
+
+
+/* Tensor-level node helpers (no validation; callers check shapes). Same node back when
+ * nothing changes. */
+UOp *uop_mv(uop_op op, UOp *u, int nargs, const int64_t *args);
+UOp *uop_reshape(UOp *u, int ndim, const int64_t *shape);
+UOp *uop_expand(UOp *u, int ndim, const int64_t *shape); /* same rank */
+UOp *uop_cast(UOp *u, cg_dtype dt);
+UOp *uop_full(cg_dtype dt, double v, int ndim, const int64_t *shape); /* const, expanded */
+UOp *uop_reduce(uop_op op, UOp *u, int naxes, const int64_t *axes);  /* keepdim */
 #endif

@@ -1,0 +1,205 @@
+/* Linearizer: kernel AST -> cg_ir_program. Emits PARAMs and SPECIALs first, opens the
+ * output loops, then emits the STORE's expression in post-order with memoization.
+ * A KREDUCE becomes
+ *     acc = DEFINE_REG; acc[0] = identity; RANGE r... { acc[0] = acc[0] op value } ; LOAD acc[0]
+ * Values first emitted inside a loop are forgotten when it closes, so nothing is used
+ * outside the scope that defines it (renderers may declare SSA values block-locally). */
+#include <math.h>
+
+#include "cgrad/ir_util.h"
+#include "sched.h"
+
+typedef struct { UOp *key; int32_t val; } slot;
+typedef struct {
+  cg_ir_builder *b;
+  slot *map;
+  size_t cap, len;
+  UOp **undo;
+  size_t nundo, undo_cap;
+  double mult;     /* iterations of the current scope, for flop counting */
+  double flops;
+  int err;
+} lstate;
+
+static int ir_op_of[UOP_COUNT];
+
+static void init_op_map(void) {
+  if (ir_op_of[UOP_ADD]) return;
+  for (int u = 0; u < UOP_COUNT; u++) {
+    ir_op_of[u] = -1;
+    for (int i = 0; i < CG_IR_OP_COUNT; i++)
+      if (!strcmp(uop_names[u], cg_ir_op_name(i))) ir_op_of[u] = i;
+  }
+}
+
+static size_t find(const lstate *s, const UOp *k) {
+  size_t i = (size_t)(k->hash * 0x9e3779b97f4a7c15ull) & (s->cap - 1);
+  while (s->map[i].key && s->map[i].key != k) i = (i + 1) & (s->cap - 1);
+  return i;
+}
+
+static int32_t get(const lstate *s, const UOp *k) {
+  if (!s->cap) return -1;
+  size_t i = find(s, k);
+  return s->map[i].key ? s->map[i].val : -1;
+}
+
+static void put(lstate *s, UOp *k, int32_t v) {
+  if ((s->len + 1) * 2 > s->cap) {
+    slot *old = s->map;
+    size_t oc = s->cap;
+    s->cap = oc ? oc * 2 : 256;
+    s->map = cg__xcalloc(s->cap, sizeof(slot));
+    for (size_t i = 0; i < oc; i++)
+      if (old[i].key) s->map[find(s, old[i].key)] = old[i];
+    free(old);
+  }
+  size_t i = find(s, k);
+  if (!s->map[i].key) s->len++;
+  s->map[i] = (slot){k, v};
+  if (s->nundo == s->undo_cap) {
+    s->undo_cap = s->undo_cap ? s->undo_cap * 2 : 64;
+    s->undo = cg__xrealloc(s->undo, s->undo_cap * sizeof(UOp *));
+  }
+  s->undo[s->nundo++] = k;
+}
+
+/* Forget values defined since mark (they live inside a loop that is closing). */
+static void forget(lstate *s, size_t mark) {
+  while (s->nundo > mark) s->map[find(s, s->undo[--s->nundo])].val = -1;
+}
+
+static int32_t emit1(lstate *s, int op, cg_dtype dt, int n, const int32_t *src, int64_t arg) {
+  return cg_irb_emit(s->b, (cg_ir_op)op, cg_ir_t((cg_ir_scalar)dt), n, src, arg);
+}
+
+static int32_t cnst(lstate *s, cg_dtype dt, double v) {
+  if (dt >= CG_FLOAT16) return cg_irb_const_f(s->b, (cg_ir_scalar)dt, v);
+  return cg_irb_const_i(s->b, (cg_ir_scalar)dt, dt == CG_UINT64 ? (int64_t)(uint64_t)v : (int64_t)v);
+}
+
+static double identity(int op, cg_dtype dt) {
+  if (op == UOP_ADD) return 0;
+  if (op == UOP_MUL) return 1;
+  switch (dt) {
+  case CG_BOOL: case CG_UINT8: case CG_UINT16: case CG_UINT32: case CG_UINT64: return 0;
+  case CG_INT8: return INT8_MIN;
+  case CG_INT16: return INT16_MIN;
+  case CG_INT32: return INT32_MIN;
+  case CG_INT64: return (double)INT64_MIN;
+  default: return -INFINITY;
+  }
+}
+
+static int32_t emit(lstate *s, UOp *u);
+
+static int32_t open_range(lstate *s, UOp *r) {
+  int32_t se[2] = {cnst(s, CG_INT32, 0), cnst(s, CG_INT32, r->src[0]->val)};
+  int32_t i = cg_irb_emit(s->b, CG_IR_RANGE, cg_ir_t(CG_IR_INT32), 2, se, r->args[0]);
+  put(s, r, i);
+  s->mult *= r->src[0]->val;
+  return i;
+}
+
+static void close_range(lstate *s, UOp *r, int32_t i) {
+  cg_irb_emit(s->b, CG_IR_ENDRANGE, cg_ir_t(CG_IR_VOID), 1, &i, 0);
+  s->mult /= r->src[0]->val;
+}
+
+static int32_t emit_reduce(lstate *s, UOp *u) {
+  cg_dtype dt = u->dtype;
+  int op = (int)u->args[0];
+  int32_t acc = cg_irb_emit(s->b, CG_IR_DEFINE_REG, cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG), 0, NULL, 1);
+  int32_t ia[2] = {acc, cnst(s, CG_INT32, 0)};
+  int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG), 2, ia, 0);
+  int32_t st[2] = {ptr, cnst(s, dt, identity(op, dt))};
+  cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 2, st, 0);
+  int32_t rs[CG_MAX_DIMS];
+  size_t mark = s->nundo;
+  for (int i = 1; i < u->nsrc; i++) rs[i] = open_range(s, u->src[i]);
+  int32_t v = emit(s, u->src[0]);
+  int32_t cur = emit1(s, CG_IR_LOAD, dt, 1, &ptr, 0);
+  int32_t ab[2] = {cur, v};
+  st[1] = emit1(s, ir_op_of[op], dt, 2, ab, 0);
+  s->flops += s->mult;
+  cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 2, st, 0);
+  for (int i = u->nsrc - 1; i >= 1; i--) close_range(s, u->src[i], rs[i]);
+  forget(s, mark);
+  return emit1(s, CG_IR_LOAD, dt, 1, &ptr, 0);
+}
+
+static int32_t emit_uncached(lstate *s, UOp *u) {
+  int32_t src[4];
+  switch (u->op) {
+  case UOP_CONST: return cnst(s, u->dtype, u->val);
+  case UOP_PARAM:
+    return cg_irb_emit(s->b, CG_IR_PARAM, cg_ir_ptr((cg_ir_scalar)u->dtype, CG_IR_AS_GLOBAL), 0, NULL, u->args[0]);
+  case UOP_RANGE:
+    if (u->args[1] == 0) {
+      s->err = cg__error(CG_ERR_INVALID, "linearize: loop range %lld used outside its loop", (long long)u->args[0]);
+      return cnst(s, CG_INT32, 0);
+    }
+    return emit1(s, CG_IR_SPECIAL, CG_INT32, 0, NULL, u->args[1] == 1 ? 0 : 3);
+  case UOP_LOAD: case UOP_STORE: {
+    int32_t ia[2] = {emit(s, u->src[0]), emit(s, u->src[1])};
+    int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)u->src[0]->dtype, CG_IR_AS_GLOBAL), 2, ia, 0);
+    src[0] = ptr;
+    if (u->op == UOP_STORE) {
+      src[1] = emit(s, u->src[2]);
+      int n = 2;
+      if (u->nsrc > 3) src[n++] = emit(s, u->src[3]);
+      return cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), n, src, 0);
+    }
+    UOp *g = u->src[2];
+    if (g->op == UOP_CONST && g->val) return emit1(s, CG_IR_LOAD, u->dtype, 1, src, 0);
+    src[1] = emit(s, g);
+    src[2] = cnst(s, u->dtype, 0);
+    return emit1(s, CG_IR_LOAD, u->dtype, 3, src, 0);
+  }
+  case UOP_KREDUCE: return emit_reduce(s, u);
+  default:
+    if (!(uop_groups[u->op] & G_A) || ir_op_of[u->op] < 0) {
+      s->err = cg__error(CG_ERR_INVALID, "linearize: unexpected %s", uop_names[u->op]);
+      return cnst(s, u->dtype, 0);
+    }
+    for (int i = 0; i < u->nsrc; i++) src[i] = emit(s, u->src[i]);
+    s->flops += s->mult;
+    return emit1(s, ir_op_of[u->op], u->dtype, u->nsrc, src, 0);
+  }
+}
+
+static int32_t emit(lstate *s, UOp *u) {
+  int32_t i = get(s, u);
+  if (i >= 0) return i;
+  i = emit_uncached(s, u);
+  put(s, u, i);
+  return i;
+}
+
+cg_ir_program *cg__linearize(const cg_kernel *k) {
+  init_op_map();
+  lstate s = {.b = cg_irb_new(k->name), .mult = 1};
+  s.mult = (double)k->global[0] * k->local[0];
+  cg_irb_param(s.b, (cg_ir_scalar)k->out->dtype, CG_IR_PARAM_WRITE, uop_numel(k->out));
+  double bytes = (double)uop_numel(k->out) * (double)cg_dtype_size(k->out->dtype);
+  for (int i = 0; i < k->nin; i++) {
+    cg_irb_param(s.b, (cg_ir_scalar)k->in[i]->dtype, CG_IR_PARAM_READ, uop_numel(k->in[i]));
+    bytes += (double)uop_numel(k->in[i]) * (double)cg_dtype_size(k->in[i]->dtype);
+  }
+  for (int i = 0; i <= k->nin; i++) {
+    int64_t p = i;
+    emit(&s, uop_new(UOP_PARAM, i ? k->in[i - 1]->dtype : k->out->dtype, 0, NULL, 1, &p, 0, NULL));
+  }
+  int32_t loops[2];
+  for (int i = 0; i < k->nloops; i++) loops[i] = open_range(&s, k->loops[i]);
+  UOp *store = k->sink->src[0];
+  emit(&s, store);
+  for (int i = k->nloops - 1; i >= 0; i--) close_range(&s, k->loops[i], loops[i]);
+  cg_irb_set_launch(s.b, k->global, k->local);
+  cg_irb_set_cost(s.b, (uint64_t)s.flops, (uint64_t)bytes);
+  cg_ir_program *p = s.err ? NULL : cg_irb_finish(s.b);
+  cg_irb_free(s.b);
+  free(s.map);
+  free(s.undo);
+  return p;
+}

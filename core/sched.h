@@ -1,0 +1,28 @@
+/* Private interface between the scheduler (schedule.c), the lowering of one kernel to
+ * its AST (lower.c) and the linearizer to IR (linearize.c). */
+#ifndef CG_SCHED_H
+#define CG_SCHED_H
+#include "cgrad/plugin.h"
+#include "uop.h"
+
+#define CG_MAX_KERNEL_INPUTS 64
+
+typedef struct {
+  UOp *out;                          /* tensor node the kernel computes (param 0) */
+  int nin;
+  UOp *in[CG_MAX_KERNEL_INPUTS];     /* realized tensor nodes read (params 1..nin) */
+  UOp *sink;                         /* kernel AST: SINK(STORE(PARAM 0, idx, value[, gate])) */
+  UOp *loops[2];                     /* output loop RANGEs (CPU inner chunk) */
+  int nloops;
+  uint32_t global[3], local[3];
+  char name[64];
+} cg_kernel;
+
+/* Build the kernel AST computing `root` (whose sub-graph holds at most one reduce not
+ * under an expand; realized nodes are read as buffers). 0 or -1 with error set. */
+int cg__lower(UOp *root, const cg_device_props *props, cg_kernel *k);
+/* Turn a kernel AST into a linear IR program (malloc'd block). */
+cg_ir_program *cg__linearize(const cg_kernel *k);
+/* Schedule and run everything needed to realize the roots (one schedule). */
+cg_status cg__realize(int n, UOp *const *roots);
+#endif
