@@ -150,7 +150,10 @@ static cg_tensor *window_axis(cg_tensor *x, int ax, int64_t k, int64_t s, int64_
 }
 
 /* Output size of a window axis; < 1 when the window does not fit. */
-static int64_t out_size(int64_t i, int k, int s, int d) { return (i - (int64_t)d * (k - 1) - 1) / s + 1; }
+static int64_t out_size(int64_t i, int k, int s, int d) {
+  int64_t span = i - (int64_t)d * (k - 1) - 1;
+  return span < 0 ? 0 : span / s + 1;
+}
 
 /* Windows over the last two axes: (..., H, W) -> (..., OH, OW, KH, KW). */
 static cg_tensor *pool_windows(cg_tensor *x, const int k[2], const int s[2], const int d[2]) {

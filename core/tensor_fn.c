@@ -333,7 +333,8 @@ cg_tensor *cg_logical_not(cg_tensor *a) {
   return finish(cg_eq(a, k_like(a, 0)));
 }
 
-/* ~x: bool flips, signed ints xor -1, unsigned ints (-x) - 1 (modular arithmetic). */
+/* ~x: bool flips, ints xor all-ones (-1 signed; the max value unsigned, built from two
+ * 32-bit halves for uint64 since 2^64-1 is no double). */
 cg_tensor *cg_bitwise_not(cg_tensor *a) {
   if (!a) return NULL;
   cg_dtype dt = cg_tensor_dtype(a);
@@ -342,9 +343,10 @@ cg_tensor *cg_bitwise_not(cg_tensor *a) {
     return cg__op_error("bitwise_not", CG_ERR_DTYPE, "needs int or bool, got %s %s",
                         cg_dtype_name(dt), cg__shape_str(a));
   cg_scope_push();
-  bool is_unsigned = dt >= CG_UINT8 && dt <= CG_UINT64;
-  if (is_unsigned) return finish(cg_sub(cg_neg(a), k_like(a, 1)));
-  return finish(cg_bitwise_xor(a, k_like(a, -1)));
+  cg_tensor *ones = k_like(a, -1);
+  if (dt == CG_UINT64) ones = cg_bitwise_or(cg_shl(k_like(a, 4294967295.0), 32), k_like(a, 4294967295.0));
+  else if (dt >= CG_UINT8) ones = k_like(a, ldexp(1, 8 * (int)cg_dtype_size(dt)) - 1);
+  return finish(cg_bitwise_xor(a, ones));
 }
 
 cg_tensor *cg_clamp(cg_tensor *a, double lo, double hi) {
