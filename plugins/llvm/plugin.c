@@ -1,0 +1,229 @@
+/* llvm plugin: the function table, the host CPU device and host memory.
+ *
+ * One device (the host CPU). Buffers are 64-byte aligned host allocations, so copies
+ * are memcpy and launches are synchronous. Programs go render.c (IR -> LLVM -> object)
+ * then runtime.c (ORC link, thread pool). Host services are kept in statics for the
+ * life of the plugin (plugins are never unloaded while in use). */
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm/Config/llvm-config.h>
+
+#include "llvm_plugin.h"
+
+#define CG_LLVM_PLUGIN_VERSION "0.1.0"
+
+static const cg_host_services *g_host; /* valid from entry until shutdown */
+
+/* ---- host services ---------------------------------------------------------- */
+
+void cg__llvm_error(const char *fmt, ...) {
+  char msg[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  if (g_host && g_host->set_error) g_host->set_error(g_host->host_ctx, msg);
+}
+
+void cg__llvm_log(int level, const char *fmt, ...) {
+  if (!g_host || !g_host->log) return;
+  va_list ap;
+  va_start(ap, fmt);
+  char *msg = NULL;
+  if (vasprintf(&msg, fmt, ap) >= 0 && msg) g_host->log(g_host->host_ctx, level, msg);
+  va_end(ap);
+  free(msg);
+}
+
+const char *cg__llvm_option(const char *key) {
+  const char *v = NULL;
+  if (g_host && g_host->struct_size >= offsetof(cg_host_services, get_option) + sizeof(void *) &&
+      g_host->get_option)
+    v = g_host->get_option(g_host->host_ctx, key);
+  if (!v) v = getenv(key);
+  return v;
+}
+
+int cg__llvm_debug(void) {
+  const char *v = cg__llvm_option("DEBUG");
+  return v ? atoi(v) : 0;
+}
+
+/* ---- plugin and device ------------------------------------------------------ */
+
+static cg_pstatus p_init(void **ctx) {
+  static int token;
+  *ctx = &token; /* no plugin-wide state beyond statics */
+  return CG_P_OK;
+}
+
+static void p_shutdown(void *ctx) { (void)ctx; }
+
+static cg_pstatus p_device_count(void *ctx, int *count) {
+  *count = 1;
+  return CG_P_OK;
+}
+
+/* Cores this process may run on (affinity mask), at least 1. */
+static int cpu_cores(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? (int)n : 1;
+}
+
+static int thread_count(void) {
+  const char *v = cg__llvm_option("CG_THREADS");
+  int n = v ? atoi(v) : 0;
+  if (n <= 0) n = cpu_cores();
+  return n > 256 ? 256 : n;
+}
+
+static void host_cpu_name(char *out, size_t n) {
+  char *cpu = LLVMGetHostCPUName();
+  snprintf(out, n, "%s", cpu && cpu[0] ? cpu : "generic");
+  LLVMDisposeMessage(cpu);
+}
+
+static cg_pstatus p_device_props(void *ctx, int index, cg_device_props *props) {
+  if (index != 0 || !props) {
+    cg__llvm_error("llvm: no device %d (the host CPU is device 0)", index);
+    return CG_P_ERR_INVALID;
+  }
+  cg_device_props p;
+  memset(&p, 0, sizeof p);
+  p.kind = CG_DEVICE_CPU;
+  host_cpu_name(p.arch, sizeof p.arch);
+  snprintf(p.name, sizeof p.name, "LLVM %s JIT on %s", LLVM_VERSION_STRING, p.arch);
+  p.dtypes = (1u << CG_IR_VOID) - 1; /* every scalar type */
+  for (int op = CG_IR_EXP2; op <= CG_IR_BITCAST; op++) p.native_ops |= 1ull << op;
+  p.max_local_size = 1;
+  p.max_local[0] = p.max_local[1] = p.max_local[2] = 1;
+  p.compute_units = (uint32_t)thread_count();
+  p.warp_size = 1;
+  long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && psz > 0) p.global_mem_bytes = (uint64_t)pages * (uint64_t)psz;
+  uint32_t size = props->struct_size;
+  size_t n = size < sizeof p ? size : sizeof p;
+  memcpy(props, &p, n);
+  if (n >= sizeof(uint32_t)) props->struct_size = size;
+  return CG_P_OK;
+}
+
+static cg_pstatus p_device_open(void *ctx, int index, void **out) {
+  if (index != 0) {
+    cg__llvm_error("llvm: no device %d", index);
+    return CG_P_ERR_INVALID;
+  }
+  if (cg__llvm_init_target() != 0) {
+    cg__llvm_error("llvm: LLVM has no native target for this host");
+    return CG_P_ERR_NODEV;
+  }
+  cg__llvm_dev *d = calloc(1, sizeof *d);
+  if (!d) return CG_P_ERR_NOMEM;
+  host_cpu_name(d->cpu, sizeof d->cpu);
+  char *feat = LLVMGetHostCPUFeatures();
+  d->features = strdup(feat ? feat : "");
+  LLVMDisposeMessage(feat);
+  if (!d->features) {
+    free(d);
+    return CG_P_ERR_NOMEM;
+  }
+  uint64_t fh = cg__llvm_hash(d->features, strlen(d->features), 0);
+  snprintf(d->compiler_id, sizeof d->compiler_id, "LLVM %s %s %016llx", LLVM_VERSION_STRING,
+           d->cpu, (unsigned long long)fh);
+  d->threads = thread_count();
+  pthread_mutex_init(&d->mu, NULL);
+  *out = d;
+  return CG_P_OK;
+}
+
+static void p_device_close(void *dev) {
+  cg__llvm_dev *d = dev;
+  if (!d) return;
+  cg__llvm_runtime_close(d);
+  pthread_mutex_destroy(&d->mu);
+  free(d->features);
+  free(d);
+}
+
+static const char *p_compiler_id(void *dev) { return ((cg__llvm_dev *)dev)->compiler_id; }
+
+/* ---- memory: plain aligned host allocations --------------------------------- */
+
+static cg_pstatus p_mem_alloc(void *dev, size_t bytes, void **buf) {
+  void *p = NULL;
+  size_t n = bytes ? (bytes + 63) & ~(size_t)63 : 64;
+  if (n < bytes || posix_memalign(&p, 64, n) != 0) {
+    cg__llvm_error("llvm: cannot allocate %zu bytes of host memory", bytes);
+    return CG_P_ERR_NOMEM;
+  }
+  *buf = p;
+  return CG_P_OK;
+}
+
+static void p_mem_free(void *dev, void *buf) { free(buf); }
+
+static cg_pstatus p_copy_in(void *dev, void *buf, size_t off, const void *src, size_t n) {
+  if (n) memcpy((char *)buf + off, src, n);
+  return CG_P_OK;
+}
+
+static cg_pstatus p_copy_out(void *dev, void *dst, void *buf, size_t off, size_t n) {
+  if (n) memcpy(dst, (const char *)buf + off, n);
+  return CG_P_OK;
+}
+
+static cg_pstatus p_copy_d2d(void *dev, void *dst, size_t doff, void *src, size_t soff,
+                             size_t n) {
+  if (n) memmove((char *)dst + doff, (const char *)src + soff, n);
+  return CG_P_OK;
+}
+
+static cg_pstatus p_synchronize(void *dev) { return CG_P_OK; } /* launches are synchronous */
+
+static void p_release(void *ptr) { free(ptr); }
+
+static const cg_plugin_api g_api = {
+    .struct_size = sizeof(cg_plugin_api),
+    .id = "llvm",
+    .version = CG_LLVM_PLUGIN_VERSION,
+    .init = p_init,
+    .shutdown = p_shutdown,
+    .device_count = p_device_count,
+    .device_props = p_device_props,
+    .device_open = p_device_open,
+    .device_close = p_device_close,
+    .mem_alloc = p_mem_alloc,
+    .mem_free = p_mem_free,
+    .copy_in = p_copy_in,
+    .copy_out = p_copy_out,
+    .copy_d2d = p_copy_d2d,
+    .render = cg__llvm_render,   /* textual LLVM IR, for DEBUG=4 */
+    .compile = cg__llvm_compile, /* IR -> object file */
+    .program_load = cg__llvm_program_load,
+    .program_unload = cg__llvm_program_unload,
+    .launch = cg__llvm_launch,
+    .synchronize = p_synchronize,
+    .release = p_release,
+    .compiler_id = p_compiler_id,
+};
+
+CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {
+  if (!query || !reply || query->struct_size < offsetof(cg_plugin_query, host) + sizeof(void *))
+    return CG_P_ERR_INVALID;
+  if (query->host_major != CG_PLUGIN_ABI_MAJOR) return CG_P_ERR_VERSION;
+  g_host = query->host;
+  cg_plugin_reply r = {sizeof r, CG_PLUGIN_ABI_MAJOR, CG_PLUGIN_ABI_MINOR, &g_api};
+  uint32_t size = reply->struct_size;
+  memcpy(reply, &r, size < sizeof r ? size : sizeof r);
+  if (size >= sizeof(uint32_t)) reply->struct_size = size;
+  return CG_P_OK;
+}

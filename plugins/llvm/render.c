@@ -1,0 +1,1095 @@
+/* llvm plugin: lowering of a cg_ir_program to an LLVM module with the LLVM-C builder,
+ * the O2 pass pipeline for the host CPU, and emission of an object file to memory.
+ *
+ * Kernel shape (see llvm_plugin.h for the ABI):
+ *   entry:  load buffer pointers and variables, allocas for DEFINE_REG/DEFINE_LOCAL,
+ *           split the flat start id into (g0, g1, g2)
+ *   row:    one run of g0 with fixed g1, g2
+ *   body:   the program, once per g0 (the innermost loop, which LLVM vectorizes)
+ *   rowend: carry into g1/g2, next row or return
+ *
+ * Value representation: bool is i1 (i8 in memory); float16/bfloat16 values live in
+ * float registers holding exactly representable values (rounded to nearest even after
+ * every arithmetic op), i16 bits in global memory, float in REG/LOCAL arrays. Integer
+ * ops wrap; IDIV/MOD by 0 give 0; shift amounts are masked; float->int saturates to
+ * the 32/64-bit range then wraps; MAX propagates NaN. No fast-math flags are used;
+ * MULACC uses llvm.fmuladd (may fuse). */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "cgrad/ir_util.h"
+#include "llvm_plugin.h"
+
+/* Lowering state for one program. */
+typedef struct {
+  LLVMContextRef c;
+  LLVMModuleRef m;
+  LLVMBuilderRef b;
+  LLVMValueRef fn;
+  const cg_ir_program *p;
+  const cg_ir_inst *ins;
+  uint32_t n;
+  LLVMValueRef *v;              /* value of each instruction (NULL for void ones) */
+  LLVMBasicBlockRef *blk_exit;  /* RANGE: loop exit; IF: endif block */
+  LLVMBasicBlockRef *blk_head;  /* RANGE: loop header */
+  uint8_t *idx_only;            /* 1: int op used only for addressing (nsw is safe) */
+  LLVMValueRef bufs, vars, gid[3];
+  LLVMValueRef zero_buf;        /* 128 zero bytes: the address of a gated-off load */
+  LLVMTypeRef tvoid, t1, t8, t16, t32, t64, tf, td;
+  char err[256];
+} lw;
+
+static int fail(lw *L, uint32_t i, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(lw *L, uint32_t i, const char *fmt, ...) {
+  if (L->err[0]) return -1;
+  int k = snprintf(L->err, sizeof L->err, "llvm: instruction %u: ", i);
+  va_list ap;
+  va_start(ap, fmt);
+  if (k > 0 && (size_t)k < sizeof L->err) vsnprintf(L->err + k, sizeof L->err - (size_t)k, fmt, ap);
+  va_end(ap);
+  return -1;
+}
+
+/* ---- types and constants ---------------------------------------------------- */
+
+static LLVMTypeRef vec_of(LLVMTypeRef t, unsigned n) { return n > 1 ? LLVMVectorType(t, n) : t; }
+
+static unsigned lanes(LLVMValueRef v) {
+  LLVMTypeRef t = LLVMTypeOf(v);
+  return LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetVectorSize(t) : 1;
+}
+
+/* Register type of a scalar. */
+static LLVMTypeRef val_scalar(lw *L, uint8_t s) {
+  switch (s) {
+  case CG_IR_BOOL: return L->t1;
+  case CG_IR_INT8: case CG_IR_UINT8: return L->t8;
+  case CG_IR_INT16: case CG_IR_UINT16: return L->t16;
+  case CG_IR_INT32: case CG_IR_UINT32: return L->t32;
+  case CG_IR_INT64: case CG_IR_UINT64: return L->t64;
+  case CG_IR_FLOAT16: case CG_IR_BFLOAT16: case CG_IR_FLOAT32: return L->tf;
+  case CG_IR_FLOAT64: return L->td;
+  default: return NULL;
+  }
+}
+
+/* Memory element type of a scalar in an address space. */
+static LLVMTypeRef mem_scalar(lw *L, uint8_t s, uint8_t space) {
+  if (s == CG_IR_BOOL) return L->t8;
+  if ((s == CG_IR_FLOAT16 || s == CG_IR_BFLOAT16) && space == CG_IR_AS_GLOBAL) return L->t16;
+  return val_scalar(L, s);
+}
+
+static LLVMTypeRef val_type(lw *L, cg_ir_type t) {
+  LLVMTypeRef s = val_scalar(L, t.scalar);
+  return s ? vec_of(s, t.vec ? t.vec : 1) : NULL;
+}
+
+static LLVMValueRef splat_const(LLVMValueRef c, unsigned n) {
+  if (n <= 1) return c;
+  LLVMValueRef e[16];
+  for (unsigned i = 0; i < n && i < 16; i++) e[i] = c;
+  return LLVMConstVector(e, n);
+}
+
+/* Integer constant of type ty (scalar or vector). */
+static LLVMValueRef ci(LLVMTypeRef ty, uint64_t x) {
+  if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind)
+    return splat_const(LLVMConstInt(LLVMGetElementType(ty), x, 0), LLVMGetVectorSize(ty));
+  return LLVMConstInt(ty, x, 0);
+}
+
+/* Float constant of type ty (scalar or vector). */
+static LLVMValueRef cf(LLVMTypeRef ty, double x) {
+  if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind)
+    return splat_const(LLVMConstReal(LLVMGetElementType(ty), x), LLVMGetVectorSize(ty));
+  return LLVMConstReal(ty, x);
+}
+
+/* Broadcast a scalar value to n lanes (no-op for n == 1 or an existing vector). */
+static LLVMValueRef splat(lw *L, LLVMValueRef v, unsigned n) {
+  if (n <= 1 || lanes(v) > 1) return v;
+  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(v), n);
+  LLVMValueRef u = LLVMBuildInsertElement(L->b, LLVMGetUndef(vt), v, LLVMConstInt(L->t32, 0, 0), "");
+  return LLVMBuildShuffleVector(L->b, u, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(L->t32, n)), "");
+}
+
+/* Make two operands the same width by broadcasting the scalar one. */
+static void match2(lw *L, LLVMValueRef *a, LLVMValueRef *b) {
+  unsigned na = lanes(*a), nb = lanes(*b);
+  if (na > nb) *b = splat(L, *b, na);
+  if (nb > na) *a = splat(L, *a, nb);
+}
+
+static LLVMValueRef intrin(lw *L, const char *name, LLVMTypeRef *ov, int nov, LLVMValueRef *args,
+                           int nargs) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(L->m, id, ov, (size_t)nov);
+  LLVMTypeRef ft = LLVMIntrinsicGetType(L->c, id, ov, (size_t)nov);
+  return LLVMBuildCall2(L->b, ft, f, args, (unsigned)nargs, "");
+}
+
+static LLVMValueRef intrin1(lw *L, const char *name, LLVMValueRef a) {
+  LLVMTypeRef t = LLVMTypeOf(a);
+  return intrin(L, name, &t, 1, &a, 1);
+}
+
+/* ---- float16 / bfloat16 conversions (integer ops, vectorizable) ------------- */
+
+/* i16 half bits -> float (exact). */
+static LLVMValueRef f16_to_f32(lw *L, LLVMValueRef h16) {
+  LLVMBuilderRef b = L->b;
+  unsigned n = lanes(h16);
+  LLVMTypeRef I = vec_of(L->t32, n), F = vec_of(L->tf, n);
+  LLVMValueRef h = LLVMBuildZExt(b, h16, I, "");
+  LLVMValueRef sign = LLVMBuildShl(b, LLVMBuildAnd(b, h, ci(I, 0x8000), ""), ci(I, 16), "");
+  LLVMValueRef em = LLVMBuildAnd(b, h, ci(I, 0x7fff), "");
+  LLVMValueRef sh = LLVMBuildShl(b, em, ci(I, 13), "");
+  LLVMValueRef nrm = LLVMBuildAdd(b, sh, ci(I, 0x38000000), "");   /* rebias exponent */
+  LLVMValueRef inf = LLVMBuildAdd(b, sh, ci(I, 0x70000000), "");   /* exponent 31 -> 255 */
+  LLVMValueRef subf = LLVMBuildFMul(b, LLVMBuildUIToFP(b, em, F, ""), cf(F, 0x1p-24), "");
+  LLVMValueRef sub = LLVMBuildBitCast(b, subf, I, "");             /* em * 2^-24, exact */
+  LLVMValueRef r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntUGE, em, ci(I, 0x7c00), ""), inf, nrm, "");
+  r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntULT, em, ci(I, 0x400), ""), sub, r, "");
+  return LLVMBuildBitCast(b, LLVMBuildOr(b, r, sign, ""), F, "");
+}
+
+/* float -> i16 half bits, round to nearest even (overflow -> inf, NaN stays NaN). */
+static LLVMValueRef f32_to_f16(lw *L, LLVMValueRef f) {
+  LLVMBuilderRef b = L->b;
+  unsigned n = lanes(f);
+  LLVMTypeRef I = vec_of(L->t32, n), F = vec_of(L->tf, n);
+  LLVMValueRef x = LLVMBuildBitCast(b, f, I, "");
+  LLVMValueRef sign = LLVMBuildAnd(b, LLVMBuildLShr(b, x, ci(I, 16), ""), ci(I, 0x8000), "");
+  LLVMValueRef ax = LLVMBuildAnd(b, x, ci(I, 0x7fffffff), "");
+  /* subnormal result: adding 0.5f lets the FPU round the mantissa into place */
+  LLVMValueRef axf = LLVMBuildBitCast(b, ax, F, "");
+  LLVMValueRef sub = LLVMBuildSub(b, LLVMBuildBitCast(b, LLVMBuildFAdd(b, axf, cf(F, 0.5), ""), I, ""),
+                                  ci(I, 0x3f000000), "");
+  /* normal result: rebias, add half an ulp minus one plus the odd bit, shift */
+  LLVMValueRef odd = LLVMBuildAnd(b, LLVMBuildLShr(b, ax, ci(I, 13), ""), ci(I, 1), "");
+  LLVMValueRef nrm = LLVMBuildAdd(b, LLVMBuildAdd(b, ax, ci(I, 0xc8000fffu), ""), odd, "");
+  nrm = LLVMBuildLShr(b, nrm, ci(I, 13), "");
+  LLVMValueRef nan = LLVMBuildOr(b, LLVMBuildLShr(b, ax, ci(I, 13), ""), ci(I, 0x7e00), "");
+  nan = LLVMBuildAnd(b, nan, ci(I, 0x7fff), "");
+  LLVMValueRef r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntULT, ax, ci(I, 0x38800000), ""), sub, nrm, "");
+  r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntUGE, ax, ci(I, 0x47800000), ""), ci(I, 0x7c00), r, "");
+  r = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntUGT, ax, ci(I, 0x7f800000), ""), nan, r, "");
+  return LLVMBuildTrunc(b, LLVMBuildOr(b, r, sign, ""), vec_of(L->t16, n), "");
+}
+
+static LLVMValueRef bf16_to_f32(lw *L, LLVMValueRef h16) {
+  unsigned n = lanes(h16);
+  LLVMTypeRef I = vec_of(L->t32, n);
+  LLVMValueRef x = LLVMBuildShl(L->b, LLVMBuildZExt(L->b, h16, I, ""), ci(I, 16), "");
+  return LLVMBuildBitCast(L->b, x, vec_of(L->tf, n), "");
+}
+
+/* float -> i16 bfloat16 bits, round to nearest even; NaN stays a quiet NaN. */
+static LLVMValueRef f32_to_bf16(lw *L, LLVMValueRef f) {
+  LLVMBuilderRef b = L->b;
+  unsigned n = lanes(f);
+  LLVMTypeRef I = vec_of(L->t32, n);
+  LLVMValueRef x = LLVMBuildBitCast(b, f, I, "");
+  LLVMValueRef hi = LLVMBuildLShr(b, x, ci(I, 16), "");
+  LLVMValueRef odd = LLVMBuildAnd(b, hi, ci(I, 1), "");
+  LLVMValueRef r = LLVMBuildLShr(b, LLVMBuildAdd(b, LLVMBuildAdd(b, x, ci(I, 0x7fff), ""), odd, ""),
+                                 ci(I, 16), "");
+  LLVMValueRef isnan = LLVMBuildICmp(b, LLVMIntUGT, LLVMBuildAnd(b, x, ci(I, 0x7fffffff), ""),
+                                     ci(I, 0x7f800000), "");
+  r = LLVMBuildSelect(b, isnan, LLVMBuildOr(b, hi, ci(I, 0x40), ""), r, "");
+  return LLVMBuildTrunc(b, r, vec_of(L->t16, n), "");
+}
+
+/* Round a float register to the precision of a 16-bit float scalar type. */
+static LLVMValueRef round_to(lw *L, LLVMValueRef f, uint8_t s) {
+  if (s == CG_IR_FLOAT16) return f16_to_f32(L, f32_to_f16(L, f));
+  if (s == CG_IR_BFLOAT16) return bf16_to_f32(L, f32_to_bf16(L, f));
+  return f;
+}
+
+/* Register value -> memory representation, and back. */
+static LLVMValueRef to_mem(lw *L, LLVMValueRef v, uint8_t s, uint8_t space) {
+  if (s == CG_IR_BOOL) return LLVMBuildZExt(L->b, v, vec_of(L->t8, lanes(v)), "");
+  if (space != CG_IR_AS_GLOBAL) return v;
+  if (s == CG_IR_FLOAT16) return f32_to_f16(L, v);
+  if (s == CG_IR_BFLOAT16) return f32_to_bf16(L, v);
+  return v;
+}
+
+static LLVMValueRef from_mem(lw *L, LLVMValueRef v, uint8_t s, uint8_t space) {
+  if (s == CG_IR_BOOL) return LLVMBuildICmp(L->b, LLVMIntNE, v, ci(LLVMTypeOf(v), 0), "");
+  if (space != CG_IR_AS_GLOBAL) return v;
+  if (s == CG_IR_FLOAT16) return f16_to_f32(L, v);
+  if (s == CG_IR_BFLOAT16) return bf16_to_f32(L, v);
+  return v;
+}
+
+/* ---- ALU -------------------------------------------------------------------- */
+
+/* IDIV / MOD with C semantics, b == 0 -> 0, INT_MIN / -1 wraps (never traps). */
+static LLVMValueRef int_divmod(lw *L, int is_mod, int sgn, LLVMValueRef a, LLVMValueRef bb) {
+  LLVMBuilderRef b = L->b;
+  LLVMTypeRef t = LLVMTypeOf(a);
+  LLVMValueRef zero = LLVMBuildICmp(b, LLVMIntEQ, bb, ci(t, 0), "");
+  if (!sgn) {
+    LLVMValueRef d = LLVMBuildSelect(b, zero, ci(t, 1), bb, "");
+    LLVMValueRef q = is_mod ? LLVMBuildURem(b, a, d, "") : LLVMBuildUDiv(b, a, d, "");
+    return LLVMBuildSelect(b, zero, ci(t, 0), q, "");
+  }
+  LLVMValueRef m1 = LLVMBuildICmp(b, LLVMIntEQ, bb, ci(t, ~0ull), "");
+  LLVMValueRef bad = LLVMBuildOr(b, zero, m1, "");
+  LLVMValueRef d = LLVMBuildSelect(b, bad, ci(t, 1), bb, "");
+  if (is_mod) return LLVMBuildSelect(b, bad, ci(t, 0), LLVMBuildSRem(b, a, d, ""), "");
+  LLVMValueRef q = LLVMBuildSelect(b, m1, LLVMBuildSub(b, ci(t, 0), a, ""), LLVMBuildSDiv(b, a, d, ""), "");
+  return LLVMBuildSelect(b, zero, ci(t, 0), q, "");
+}
+
+/* max(a, b) for floats: NaN if either is NaN. */
+static LLVMValueRef fmax_nan(lw *L, LLVMValueRef a, LLVMValueRef bb) {
+  LLVMValueRef gt = LLVMBuildFCmp(L->b, LLVMRealOGT, a, bb, "");
+  LLVMValueRef m = LLVMBuildSelect(L->b, gt, a, bb, "");
+  LLVMValueRef an = LLVMBuildFCmp(L->b, LLVMRealUNO, a, a, "");
+  return LLVMBuildSelect(L->b, an, a, m, "");
+}
+
+/* Shift amount masked to the bit width of a. */
+static LLVMValueRef shift_amount(lw *L, LLVMValueRef a, LLVMValueRef bb) {
+  LLVMTypeRef t = LLVMTypeOf(a);
+  LLVMTypeRef et = LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetElementType(t) : t;
+  LLVMTypeRef bt = LLVMTypeOf(bb);
+  LLVMTypeRef bet = LLVMGetTypeKind(bt) == LLVMVectorTypeKind ? LLVMGetElementType(bt) : bt;
+  unsigned w = LLVMGetIntTypeWidth(et), bw = LLVMGetIntTypeWidth(bet);
+  if (bw > w) bb = LLVMBuildTrunc(L->b, bb, t, "");
+  else if (bw < w) bb = LLVMBuildZExt(L->b, bb, t, "");
+  return LLVMBuildAnd(L->b, bb, ci(t, w - 1), "");
+}
+
+/* Float unary ops, on float or double registers. */
+static LLVMValueRef float_unary(lw *L, int op, LLVMValueRef a) {
+  switch (op) {
+  case CG_IR_EXP2: return intrin1(L, "llvm.exp2", a);
+  case CG_IR_LOG2: return intrin1(L, "llvm.log2", a);
+  case CG_IR_SIN: return intrin1(L, "llvm.sin", a);
+  case CG_IR_SQRT: return intrin1(L, "llvm.sqrt", a);
+  case CG_IR_TRUNC: return intrin1(L, "llvm.trunc", a);
+  case CG_IR_RECIP: return LLVMBuildFDiv(L->b, cf(LLVMTypeOf(a), 1.0), a, "");
+  case CG_IR_NEG: return LLVMBuildFNeg(L->b, a, "");
+  default: return NULL;
+  }
+}
+
+static LLVMValueRef float_binary(lw *L, int op, LLVMValueRef a, LLVMValueRef bb) {
+  LLVMBuilderRef b = L->b;
+  switch (op) {
+  case CG_IR_ADD: return LLVMBuildFAdd(b, a, bb, "");
+  case CG_IR_SUB: return LLVMBuildFSub(b, a, bb, "");
+  case CG_IR_MUL: return LLVMBuildFMul(b, a, bb, "");
+  case CG_IR_FDIV: return LLVMBuildFDiv(b, a, bb, "");
+  case CG_IR_MAX: return fmax_nan(L, a, bb);
+  case CG_IR_POW: {
+    LLVMTypeRef t = LLVMTypeOf(a);
+    LLVMValueRef args[2] = {a, bb};
+    return intrin(L, "llvm.pow", &t, 1, args, 2);
+  }
+  case CG_IR_CMPLT: return LLVMBuildFCmp(b, LLVMRealOLT, a, bb, "");
+  case CG_IR_CMPNE: return LLVMBuildFCmp(b, LLVMRealUNE, a, bb, "");
+  case CG_IR_CMPEQ: return LLVMBuildFCmp(b, LLVMRealOEQ, a, bb, "");
+  default: return NULL;
+  }
+}
+
+/* Integer and bool ops. bool: ADD=or, SUB=xor, MUL=and, MAX=or, CMPLT = !a & b. */
+static LLVMValueRef int_binary(lw *L, int op, uint8_t s, int nsw, LLVMValueRef a, LLVMValueRef bb) {
+  LLVMBuilderRef b = L->b;
+  int sgn = cg_ir_is_signed(s), isb = s == CG_IR_BOOL;
+  switch (op) {
+  case CG_IR_ADD:
+    return isb ? LLVMBuildOr(b, a, bb, "") : nsw ? LLVMBuildNSWAdd(b, a, bb, "") : LLVMBuildAdd(b, a, bb, "");
+  case CG_IR_SUB:
+    return isb ? LLVMBuildXor(b, a, bb, "") : nsw ? LLVMBuildNSWSub(b, a, bb, "") : LLVMBuildSub(b, a, bb, "");
+  case CG_IR_MUL:
+    return isb ? LLVMBuildAnd(b, a, bb, "") : nsw ? LLVMBuildNSWMul(b, a, bb, "") : LLVMBuildMul(b, a, bb, "");
+  case CG_IR_IDIV: case CG_IR_FDIV: return int_divmod(L, 0, sgn, a, bb);
+  case CG_IR_MOD: return int_divmod(L, 1, sgn, a, bb);
+  case CG_IR_MAX:
+    return LLVMBuildSelect(b, LLVMBuildICmp(b, sgn ? LLVMIntSGT : LLVMIntUGT, a, bb, ""), a, bb, "");
+  case CG_IR_CMPLT: return LLVMBuildICmp(b, sgn ? LLVMIntSLT : LLVMIntULT, a, bb, "");
+  case CG_IR_CMPNE: return LLVMBuildICmp(b, LLVMIntNE, a, bb, "");
+  case CG_IR_CMPEQ: return LLVMBuildICmp(b, LLVMIntEQ, a, bb, "");
+  case CG_IR_AND: return LLVMBuildAnd(b, a, bb, "");
+  case CG_IR_OR: return LLVMBuildOr(b, a, bb, "");
+  case CG_IR_XOR: return LLVMBuildXor(b, a, bb, "");
+  case CG_IR_SHL: return isb ? NULL : LLVMBuildShl(b, a, shift_amount(L, a, bb), "");
+  case CG_IR_SHR:
+    if (isb) return NULL;
+    return sgn ? LLVMBuildAShr(b, a, shift_amount(L, a, bb), "") : LLVMBuildLShr(b, a, shift_amount(L, a, bb), "");
+  default: return NULL;
+  }
+}
+
+/* Does op produce a float result that needs rounding to a 16-bit float type? */
+static int rounds(int op) {
+  switch (op) {
+  case CG_IR_EXP2: case CG_IR_LOG2: case CG_IR_SIN: case CG_IR_SQRT: case CG_IR_RECIP:
+  case CG_IR_ADD: case CG_IR_SUB: case CG_IR_MUL: case CG_IR_FDIV: case CG_IR_POW:
+  case CG_IR_MULACC:
+    return 1;
+  default: return 0;
+  }
+}
+
+/* EXP2 .. MULACC except the memory ops. s is the scalar type of the first operand. */
+static LLVMValueRef lower_alu(lw *L, uint32_t i, const cg_ir_inst *in, uint8_t s, LLVMValueRef *a) {
+  int op = in->op, fl = cg_ir_is_float(s);
+  LLVMValueRef r = NULL;
+  if (in->nsrc == 1) {
+    if (fl) r = float_unary(L, op, a[0]);
+    else if (op == CG_IR_NEG) r = s == CG_IR_BOOL ? LLVMBuildNot(L->b, a[0], "") : LLVMBuildNeg(L->b, a[0], "");
+    else if (op == CG_IR_TRUNC) r = a[0];
+  } else if (op == CG_IR_WHERE) {
+    LLVMValueRef x = a[1], y = a[2];
+    match2(L, &x, &y);
+    LLVMValueRef c = lanes(a[0]) < lanes(x) ? a[0] : splat(L, a[0], lanes(x));
+    if (lanes(c) > lanes(x)) { x = splat(L, x, lanes(c)); y = splat(L, y, lanes(c)); }
+    r = LLVMBuildSelect(L->b, c, x, y, "");
+  } else if (op == CG_IR_MULACC) {
+    LLVMValueRef x = a[0], y = a[1], z = a[2];
+    match2(L, &x, &y);
+    match2(L, &x, &z);
+    match2(L, &y, &z);
+    if (fl) {
+      LLVMTypeRef t = LLVMTypeOf(x);
+      LLVMValueRef args[3] = {x, y, z};
+      r = intrin(L, "llvm.fmuladd", &t, 1, args, 3);
+    } else {
+      r = LLVMBuildAdd(L->b, LLVMBuildMul(L->b, x, y, ""), z, "");
+    }
+  } else if (in->nsrc == 2) {
+    LLVMValueRef x = a[0], y = a[1];
+    match2(L, &x, &y);
+    r = fl ? float_binary(L, op, x, y) : int_binary(L, op, s, L->idx_only[i], x, y);
+  }
+  if (!r) {
+    fail(L, i, "%s is not defined for %s", cg_ir_op_name(op), cg_ir_scalar_name(s));
+    return NULL;
+  }
+  if (rounds(op) && (in->type.scalar == CG_IR_FLOAT16 || in->type.scalar == CG_IR_BFLOAT16))
+    r = round_to(L, r, in->type.scalar);
+  return r;
+}
+
+/* ---- casts ------------------------------------------------------------------ */
+
+static unsigned int_bits(uint8_t s) { return (unsigned)cg_ir_scalar_size(s) * 8; }
+
+/* float register -> integer type d: saturate to the 32/64-bit range, then wrap. */
+static LLVMValueRef float_to_int(lw *L, LLVMValueRef v, uint8_t d) {
+  unsigned n = lanes(v), w = int_bits(d);
+  LLVMTypeRef src = LLVMTypeOf(v), dst = vec_of(val_scalar(L, d), n);
+  LLVMTypeRef wide = vec_of(w < 32 || d == CG_IR_INT32 ? L->t32 : L->t64, n);
+  LLVMTypeRef ov[2] = {wide, src};
+  LLVMValueRef r = intrin(L, "llvm.fptosi.sat", ov, 2, &v, 1);
+  if (d == CG_IR_UINT64) { /* non-negative values use the full unsigned range */
+    LLVMValueRef u = intrin(L, "llvm.fptoui.sat", ov, 2, &v, 1);
+    LLVMValueRef neg = LLVMBuildFCmp(L->b, LLVMRealOLT, v, cf(src, 0.0), "");
+    r = LLVMBuildSelect(L->b, neg, r, u, "");
+  }
+  return wide == dst ? r : LLVMBuildTrunc(L->b, r, dst, "");
+}
+
+static LLVMValueRef lower_cast(lw *L, LLVMValueRef v, uint8_t s, uint8_t d) {
+  LLVMBuilderRef b = L->b;
+  unsigned n = lanes(v);
+  LLVMTypeRef dt = vec_of(val_scalar(L, d), n);
+  if (s == d) return v;
+  if (d == CG_IR_BOOL) {
+    if (cg_ir_is_float(s)) return LLVMBuildFCmp(b, LLVMRealUNE, v, cf(LLVMTypeOf(v), 0.0), "");
+    return LLVMBuildICmp(b, LLVMIntNE, v, ci(LLVMTypeOf(v), 0), "");
+  }
+  if (cg_ir_is_float(d)) {
+    LLVMValueRef r;
+    if (!cg_ir_is_float(s)) r = cg_ir_is_signed(s) ? LLVMBuildSIToFP(b, v, dt, "") : LLVMBuildUIToFP(b, v, dt, "");
+    else if (LLVMTypeOf(v) == dt) r = v;
+    else r = d == CG_IR_FLOAT64 ? LLVMBuildFPExt(b, v, dt, "") : LLVMBuildFPTrunc(b, v, dt, "");
+    return round_to(L, r, d);
+  }
+  if (cg_ir_is_float(s)) return float_to_int(L, v, d);
+  unsigned sw = s == CG_IR_BOOL ? 1 : int_bits(s), dw = int_bits(d);
+  if (dw < sw) return LLVMBuildTrunc(b, v, dt, "");
+  if (dw == sw) return v;
+  return cg_ir_is_signed(s) ? LLVMBuildSExt(b, v, dt, "") : LLVMBuildZExt(b, v, dt, "");
+}
+
+/* Reinterpret bits: register -> bits in memory form -> bitcast -> register. */
+static LLVMValueRef lower_bitcast(lw *L, uint32_t i, LLVMValueRef v, cg_ir_type st, cg_ir_type dt) {
+  unsigned sn = st.vec ? st.vec : 1, dn = dt.vec ? dt.vec : 1;
+  if (cg_ir_scalar_size(st.scalar) * sn != cg_ir_scalar_size(dt.scalar) * dn) {
+    fail(L, i, "BITCAST between different sizes");
+    return NULL;
+  }
+  LLVMValueRef bits = to_mem(L, v, st.scalar, CG_IR_AS_GLOBAL);
+  LLVMTypeRef mt = vec_of(mem_scalar(L, dt.scalar, CG_IR_AS_GLOBAL), dn);
+  return from_mem(L, LLVMBuildBitCast(L->b, bits, mt, ""), dt.scalar, CG_IR_AS_GLOBAL);
+}
+
+/* ---- memory ----------------------------------------------------------------- */
+
+static int is_vec(LLVMValueRef v) { return LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMVectorTypeKind; }
+
+/* The scalar type and address space a pointer instruction points into: those of the
+ * PARAM / DEFINE_* it indexes (space NONE if src is not a pointer). */
+static cg_ir_type ptr_type(lw *L, int32_t src) {
+  while (L->ins[src].op == CG_IR_INDEX) src = cg_ir_src(L->p, &L->ins[src], 0);
+  cg_ir_type t = L->ins[src].type;
+  int op = L->ins[src].op;
+  if (op != CG_IR_PARAM && op != CG_IR_DEFINE_REG && op != CG_IR_DEFINE_LOCAL) t.space = CG_IR_AS_NONE;
+  else if (op == CG_IR_PARAM) t.space = CG_IR_AS_GLOBAL;
+  else if (op == CG_IR_DEFINE_REG) t.space = CG_IR_AS_REG;
+  else t.space = CG_IR_AS_LOCAL;
+  return t;
+}
+
+/* Alignment of one memory element: its size (i8/i16/i32/i64/float/double). */
+static unsigned elem_align(lw *L, LLVMTypeRef et) {
+  if (et == L->tf) return 4;
+  if (et == L->td) return 8;
+  return LLVMGetIntTypeWidth(et) / 8;
+}
+
+/* Pointer to n elements of memory type et at p (p: scalar pointer). */
+static LLVMValueRef vec_ptr(lw *L, LLVMValueRef p, LLVMTypeRef et, unsigned n) {
+  return LLVMBuildBitCast(L->b, p, LLVMPointerType(vec_of(et, n), 0), "");
+}
+
+/* LOAD ptr [, gate, alt]. Gated scalar loads read a zero buffer when off; vector gates
+ * use masked loads/gathers, which never touch disabled lanes. */
+static LLVMValueRef lower_load(lw *L, uint32_t i, const cg_ir_inst *in, const int32_t *src) {
+  cg_ir_type pt = ptr_type(L, src[0]);
+  unsigned n = in->type.vec ? in->type.vec : 1;
+  if (pt.space == CG_IR_AS_NONE) {
+    fail(L, i, "LOAD from a non-pointer");
+    return NULL;
+  }
+  LLVMTypeRef et = mem_scalar(L, pt.scalar, pt.space), mt = vec_of(et, n);
+  LLVMValueRef p = L->v[src[0]], gate = in->nsrc >= 3 ? L->v[src[1]] : NULL, r;
+  unsigned al = elem_align(L, et);
+  if (gate && (is_vec(gate) || is_vec(p))) {
+    LLVMValueRef mask = splat(L, gate, n);
+    LLVMValueRef args[4] = {is_vec(p) ? p : vec_ptr(L, p, et, n), LLVMConstInt(L->t32, al, 0), mask,
+                            LLVMConstNull(mt)};
+    LLVMTypeRef ov[2] = {mt, LLVMTypeOf(args[0])};
+    r = intrin(L, is_vec(p) ? "llvm.masked.gather" : "llvm.masked.load", ov, 2, args, 4);
+  } else if (is_vec(p)) {
+    LLVMValueRef ones = ci(LLVMVectorType(L->t1, n), 1);
+    LLVMValueRef args[4] = {p, LLVMConstInt(L->t32, al, 0), ones, LLVMConstNull(mt)};
+    LLVMTypeRef ov[2] = {mt, LLVMTypeOf(p)};
+    r = intrin(L, "llvm.masked.gather", ov, 2, args, 4);
+  } else {
+    if (gate) {
+      LLVMValueRef z = LLVMBuildBitCast(L->b, L->zero_buf, LLVMTypeOf(p), "");
+      p = LLVMBuildSelect(L->b, gate, p, z, "");
+    }
+    r = LLVMBuildLoad2(L->b, mt, n > 1 ? vec_ptr(L, p, et, n) : p, "");
+    LLVMSetAlignment(r, al);
+  }
+  r = from_mem(L, r, pt.scalar, pt.space);
+  if (gate) {
+    LLVMValueRef alt = L->v[src[2]], g = gate;
+    alt = splat(L, alt, n);
+    if (lanes(g) < n) g = splat(L, g, n);
+    r = LLVMBuildSelect(L->b, g, r, alt, "");
+  }
+  return r;
+}
+
+/* STORE ptr, value [, gate]. Scalar gates branch around the store. */
+static int lower_store(lw *L, uint32_t i, const cg_ir_inst *in, const int32_t *src) {
+  cg_ir_type pt = ptr_type(L, src[0]);
+  if (pt.space == CG_IR_AS_NONE) return fail(L, i, "STORE to a non-pointer");
+  LLVMValueRef p = L->v[src[0]], val = L->v[src[1]];
+  LLVMValueRef gate = in->nsrc >= 3 ? L->v[src[2]] : NULL;
+  unsigned n = lanes(val);
+  if (is_vec(p) && n == 1) {
+    n = lanes(p);
+    val = splat(L, val, n);
+  }
+  LLVMTypeRef et = mem_scalar(L, pt.scalar, pt.space);
+  unsigned al = elem_align(L, et);
+  LLVMValueRef mv = to_mem(L, val, pt.scalar, pt.space);
+  if (is_vec(p) || (gate && is_vec(gate))) {
+    LLVMValueRef mask = gate ? splat(L, gate, n) : ci(LLVMVectorType(L->t1, n), 1);
+    LLVMValueRef args[4] = {mv, is_vec(p) ? p : vec_ptr(L, p, et, n), LLVMConstInt(L->t32, al, 0), mask};
+    LLVMTypeRef ov[2] = {LLVMTypeOf(mv), LLVMTypeOf(args[1])};
+    intrin(L, is_vec(p) ? "llvm.masked.scatter" : "llvm.masked.store", ov, 2, args, 4);
+    return 0;
+  }
+  LLVMBasicBlockRef cont = NULL;
+  if (gate) {
+    LLVMBasicBlockRef st = LLVMAppendBasicBlockInContext(L->c, L->fn, "st");
+    cont = LLVMAppendBasicBlockInContext(L->c, L->fn, "st.cont");
+    LLVMBuildCondBr(L->b, gate, st, cont);
+    LLVMPositionBuilderAtEnd(L->b, st);
+  }
+  LLVMValueRef s = LLVMBuildStore(L->b, mv, n > 1 ? vec_ptr(L, p, et, n) : p);
+  LLVMSetAlignment(s, al);
+  if (gate) {
+    LLVMBuildBr(L->b, cont);
+    LLVMPositionBuilderAtEnd(L->b, cont);
+  }
+  return 0;
+}
+
+/* ---- control flow ----------------------------------------------------------- */
+
+static LLVMBasicBlockRef new_block(lw *L, const char *name) {
+  return LLVMAppendBasicBlockInContext(L->c, L->fn, name);
+}
+
+/* RANGE start, end: header with the loop variable phi, body, exit. */
+static LLVMValueRef lower_range(lw *L, uint32_t i, const cg_ir_inst *in, LLVMValueRef *a) {
+  LLVMTypeRef t = val_type(L, in->type);
+  LLVMValueRef start = a[0], end = a[1];
+  if (LLVMTypeOf(start) != t) start = lower_cast(L, start, L->ins[cg_ir_src(L->p, in, 0)].type.scalar, in->type.scalar);
+  if (LLVMTypeOf(end) != t) end = lower_cast(L, end, L->ins[cg_ir_src(L->p, in, 1)].type.scalar, in->type.scalar);
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(L->b);
+  LLVMBasicBlockRef head = new_block(L, "loop"), body = new_block(L, "body"), exit = new_block(L, "exit");
+  LLVMBuildBr(L->b, head);
+  LLVMPositionBuilderAtEnd(L->b, head);
+  LLVMValueRef phi = LLVMBuildPhi(L->b, t, "r");
+  LLVMAddIncoming(phi, &start, &pre, 1);
+  int sgn = cg_ir_is_signed(in->type.scalar);
+  LLVMValueRef c = LLVMBuildICmp(L->b, sgn ? LLVMIntSLT : LLVMIntULT, phi, end, "");
+  LLVMBuildCondBr(L->b, c, body, exit);
+  LLVMPositionBuilderAtEnd(L->b, body);
+  L->blk_head[i] = head;
+  L->blk_exit[i] = exit;
+  return phi;
+}
+
+static void lower_endrange(lw *L, int32_t r) {
+  LLVMValueRef phi = L->v[r];
+  LLVMValueRef next = LLVMBuildNSWAdd(L->b, phi, ci(LLVMTypeOf(phi), 1), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(L->b);
+  LLVMBuildBr(L->b, L->blk_head[r]);
+  LLVMAddIncoming(phi, &next, &latch, 1);
+  LLVMPositionBuilderAtEnd(L->b, L->blk_exit[r]);
+}
+
+static void lower_if(lw *L, uint32_t i, LLVMValueRef c) {
+  LLVMBasicBlockRef then = new_block(L, "then"), end = new_block(L, "endif");
+  LLVMBuildCondBr(L->b, c, then, end);
+  LLVMPositionBuilderAtEnd(L->b, then);
+  L->blk_exit[i] = end;
+}
+
+/* ---- instructions ----------------------------------------------------------- */
+
+static LLVMValueRef lower_const(lw *L, const cg_ir_inst *in) {
+  LLVMTypeRef t = val_type(L, in->type);
+  uint8_t s = in->type.scalar;
+  if (cg_ir_is_float(s)) return round_to(L, cf(t, cg_ir_const_f(in)), s);
+  if (s == CG_IR_BOOL) return ci(t, in->arg != 0);
+  return ci(t, (uint64_t)in->arg);
+}
+
+static LLVMValueRef lower_special(lw *L, uint32_t i, const cg_ir_inst *in) {
+  LLVMTypeRef t = val_type(L, in->type);
+  int64_t axis = in->arg % 3, kind = in->arg / 3;
+  if (in->arg < 0 || kind > CG_IR_SPECIAL_LOCAL || !t || cg_ir_is_float(in->type.scalar)) {
+    fail(L, i, "bad SPECIAL arg %lld", (long long)in->arg);
+    return NULL;
+  }
+  if (kind == CG_IR_SPECIAL_LOCAL) return ci(t, 0); /* local size is 1 on the CPU */
+  LLVMValueRef g = L->gid[axis];
+  return t == L->t64 ? g : LLVMBuildTrunc(L->b, g, t, "");
+}
+
+static LLVMValueRef lower_vectorize(lw *L, uint32_t i, const cg_ir_inst *in) {
+  LLVMTypeRef t = val_type(L, in->type);
+  unsigned n = in->type.vec ? in->type.vec : 1, k = 0;
+  LLVMValueRef r = LLVMGetUndef(t);
+  if (n == 1 && in->nsrc == 1) return L->v[cg_ir_src(L->p, in, 0)];
+  for (uint32_t j = 0; j < in->nsrc; j++) {
+    LLVMValueRef s = L->v[cg_ir_src(L->p, in, (int)j)];
+    for (unsigned l = 0; l < lanes(s); l++, k++) {
+      if (k >= n) break;
+      LLVMValueRef e = is_vec(s) ? LLVMBuildExtractElement(L->b, s, LLVMConstInt(L->t32, l, 0), "") : s;
+      r = LLVMBuildInsertElement(L->b, r, e, LLVMConstInt(L->t32, k, 0), "");
+    }
+  }
+  if (k != n) {
+    fail(L, i, "VECTORIZE has %u lanes for a %u-wide type", k, n);
+    return NULL;
+  }
+  return r;
+}
+
+static LLVMValueRef lower_index(lw *L, uint32_t i, const int32_t *src) {
+  cg_ir_type pt = ptr_type(L, src[0]);
+  if (pt.space == CG_IR_AS_NONE || !val_scalar(L, pt.scalar)) {
+    fail(L, i, "INDEX of a non-pointer");
+    return NULL;
+  }
+  LLVMValueRef idx = L->v[src[1]];
+  return LLVMBuildGEP2(L->b, mem_scalar(L, pt.scalar, pt.space), L->v[src[0]], &idx, 1, "");
+}
+
+/* Lower instruction i; its value (if any) goes to L->v[i]. */
+static int lower_inst(lw *L, uint32_t i) {
+  const cg_ir_inst *in = &L->ins[i];
+  const int32_t *src = cg_ir_srcs(L->p) + in->src_start;
+  LLVMValueRef a[3] = {NULL, NULL, NULL}, r = NULL;
+  for (uint32_t k = 0; k < in->nsrc && k < 3; k++) a[k] = L->v[src[k]];
+  switch (in->op) {
+  case CG_IR_NOP: case CG_IR_BARRIER: case CG_IR_PARAM: case CG_IR_VAR:
+  case CG_IR_DEFINE_LOCAL: case CG_IR_DEFINE_REG:
+    return 0; /* no code, or emitted in the entry block */
+  case CG_IR_CONST: r = lower_const(L, in); break;
+  case CG_IR_SPECIAL: r = lower_special(L, i, in); break;
+  case CG_IR_RANGE: r = lower_range(L, i, in, a); break;
+  case CG_IR_ENDRANGE: lower_endrange(L, src[0]); return 0;
+  case CG_IR_IF: lower_if(L, i, a[0]); return 0;
+  case CG_IR_ENDIF:
+    LLVMBuildBr(L->b, L->blk_exit[src[0]]);
+    LLVMPositionBuilderAtEnd(L->b, L->blk_exit[src[0]]);
+    return 0;
+  case CG_IR_INDEX: r = lower_index(L, i, src); break;
+  case CG_IR_LOAD: r = lower_load(L, i, in, src); break;
+  case CG_IR_STORE: return lower_store(L, i, in, src);
+  case CG_IR_CAST: r = lower_cast(L, a[0], L->ins[src[0]].type.scalar, in->type.scalar); break;
+  case CG_IR_BITCAST: r = lower_bitcast(L, i, a[0], L->ins[src[0]].type, in->type); break;
+  case CG_IR_VECTORIZE: r = lower_vectorize(L, i, in); break;
+  case CG_IR_GEP:
+    if (!is_vec(a[0])) r = a[0];
+    else if (in->arg < 0 || (uint64_t)in->arg >= lanes(a[0])) fail(L, i, "GEP lane out of range");
+    else r = LLVMBuildExtractElement(L->b, a[0], LLVMConstInt(L->t32, (uint64_t)in->arg, 0), "");
+    break;
+  case CG_IR_WMMA: return fail(L, i, "WMMA is not supported on the CPU");
+  default: {
+    int32_t s0 = in->op == CG_IR_WHERE ? src[1] : src[0];
+    r = lower_alu(L, i, in, L->ins[s0].type.scalar, a);
+  }
+  }
+  if (!r) return fail(L, i, "cannot lower %s", cg_ir_op_name(in->op));
+  L->v[i] = r;
+  return 0;
+}
+
+/* ---- checks ----------------------------------------------------------------- */
+
+static int check_header(const cg_ir_program *p, char *err, size_t n) {
+  uint64_t sz = p->total_size;
+  if (p->magic != CG_IR_MAGIC || p->version_major != CG_IR_VERSION_MAJOR || sz < sizeof *p ||
+      (uint64_t)p->params_off + (uint64_t)p->nparams * sizeof(cg_ir_param) > sz ||
+      (uint64_t)p->vars_off + (uint64_t)p->nvars * sizeof(cg_ir_var) > sz ||
+      (uint64_t)p->insts_off + (uint64_t)p->ninsts * sizeof(cg_ir_inst) > sz ||
+      (uint64_t)p->srcs_off + (uint64_t)p->nsrcs * sizeof(int32_t) > sz) {
+    snprintf(err, n, "llvm: malformed IR program header");
+    return -1;
+  }
+  return 0;
+}
+
+/* Arity, source order, types and block nesting of every instruction. */
+static int check_insts(lw *L) {
+  int32_t stack[256];
+  int depth = 0;
+  for (uint32_t i = 0; i < L->n; i++) {
+    const cg_ir_inst *in = &L->ins[i];
+    if (in->op >= CG_IR_OP_COUNT || (uint64_t)in->src_start + in->nsrc > L->p->nsrcs)
+      return fail(L, i, "bad op or source range");
+    if (in->type.scalar >= CG_IR_SCALAR_COUNT || in->type.vec > 16)
+      return fail(L, i, "bad type");
+    for (uint32_t k = 0; k < in->nsrc; k++) {
+      int32_t s = cg_ir_src(L->p, in, (int)k);
+      if (s < 0 || (uint32_t)s >= i) return fail(L, i, "source %d is not an earlier instruction", s);
+    }
+    static const int8_t arity[] = {
+#define CG_IR_X(name, n, doc) n,
+        CG_IR_OPS(CG_IR_X)
+#undef CG_IR_X
+    };
+    int want = arity[in->op];
+    if ((want >= 0 && in->nsrc != (uint32_t)want) || (in->op == CG_IR_LOAD && in->nsrc != 1 && in->nsrc != 3) ||
+        (in->op == CG_IR_STORE && in->nsrc != 2 && in->nsrc != 3) || (in->op == CG_IR_VECTORIZE && in->nsrc == 0))
+      return fail(L, i, "%s has %u sources", cg_ir_op_name(in->op), in->nsrc);
+    if (in->op == CG_IR_RANGE || in->op == CG_IR_IF) {
+      if (depth == 256) return fail(L, i, "blocks nested too deep");
+      stack[depth++] = (int32_t)i;
+    } else if (in->op == CG_IR_ENDRANGE || in->op == CG_IR_ENDIF) {
+      int32_t s = cg_ir_src(L->p, in, 0);
+      int want_op = in->op == CG_IR_ENDRANGE ? CG_IR_RANGE : CG_IR_IF;
+      if (!depth || stack[depth - 1] != s || L->ins[s].op != want_op) return fail(L, i, "unbalanced block end");
+      depth--;
+    }
+  }
+  if (depth) return fail(L, L->n, "unclosed RANGE or IF");
+  return 0;
+}
+
+/* Mark int ADD/SUB/MUL whose every use is addressing (INDEX or other such ops): they
+ * get nsw so LLVM can see consecutive accesses through the sign extension. */
+static void mark_index_math(lw *L) {
+  uint8_t *bad = calloc(L->n ? L->n : 1, 1), *used = calloc(L->n ? L->n : 1, 1);
+  if (!bad || !used) goto done;
+  for (uint32_t i = L->n; i-- > 0;) {
+    const cg_ir_inst *in = &L->ins[i];
+    int arith = in->op == CG_IR_ADD || in->op == CG_IR_SUB || in->op == CG_IR_MUL;
+    L->idx_only[i] = (uint8_t)(arith && used[i] && !bad[i] && cg_ir_is_signed(in->type.scalar));
+    for (uint32_t k = 0; k < in->nsrc; k++) {
+      int32_t s = cg_ir_src(L->p, in, (int)k);
+      used[s] = 1;
+      if (!((in->op == CG_IR_INDEX && k == 1) || L->idx_only[i])) bad[s] = 1;
+    }
+  }
+done:
+  free(bad);
+  free(used);
+}
+
+/* ---- the kernel frame ------------------------------------------------------- */
+
+static LLVMValueRef load_at(lw *L, LLVMTypeRef t, LLVMValueRef base, uint64_t k) {
+  LLVMValueRef idx = LLVMConstInt(L->t64, k, 0);
+  LLVMValueRef p = LLVMBuildGEP2(L->b, t, base, &idx, 1, "");
+  LLVMValueRef v = LLVMBuildLoad2(L->b, t, p, "");
+  LLVMSetAlignment(v, 8);
+  return v;
+}
+
+/* PARAM, VAR and DEFINE_* values, computed once in the entry block. */
+static int lower_entry_values(lw *L) {
+  LLVMTypeRef i8p = LLVMPointerType(L->t8, 0);
+  for (uint32_t i = 0; i < L->n; i++) {
+    const cg_ir_inst *in = &L->ins[i];
+    cg_ir_type t = in->type;
+    if (in->op == CG_IR_PARAM) {
+      if (in->arg < 0 || (uint64_t)in->arg >= L->p->nparams || !val_scalar(L, t.scalar))
+        return fail(L, i, "bad PARAM");
+      LLVMValueRef raw = load_at(L, i8p, L->bufs, (uint64_t)in->arg);
+      L->v[i] = LLVMBuildBitCast(L->b, raw, LLVMPointerType(mem_scalar(L, t.scalar, CG_IR_AS_GLOBAL), 0), "");
+    } else if (in->op == CG_IR_VAR) {
+      LLVMTypeRef vt = val_type(L, t);
+      if (in->arg < 0 || (uint64_t)in->arg >= L->p->nvars || !vt || cg_ir_is_float(t.scalar) || t.vec > 1)
+        return fail(L, i, "bad VAR");
+      LLVMValueRef x = load_at(L, L->t64, L->vars, (uint64_t)in->arg);
+      L->v[i] = vt == L->t64 ? x : LLVMBuildTrunc(L->b, x, vt, "");
+    } else if (in->op == CG_IR_DEFINE_REG || in->op == CG_IR_DEFINE_LOCAL) {
+      LLVMTypeRef et = mem_scalar(L, t.scalar, in->op == CG_IR_DEFINE_REG ? CG_IR_AS_REG : CG_IR_AS_LOCAL);
+      if (!et || in->arg <= 0 || in->arg > (1 << 24)) return fail(L, i, "bad array size or type");
+      L->v[i] = LLVMBuildArrayAlloca(L->b, et, LLVMConstInt(L->t64, (uint64_t)in->arg, 0), "");
+      LLVMSetAlignment(L->v[i], 64);
+    }
+  }
+  return 0;
+}
+
+/* Loop state of the group loop (see the file comment). */
+typedef struct {
+  LLVMBasicBlockRef row, body, rowend, ret;
+  LLVMValueRef flat, g0b, g1, g2, g0, n, g0end, G1, end;
+} frame;
+
+static void frame_open(lw *L, frame *f) {
+  LLVMBuilderRef b = L->b;
+  LLVMValueRef start = LLVMGetParam(L->fn, 2);
+  f->end = LLVMGetParam(L->fn, 3);
+  LLVMValueRef G0 = load_at(L, L->t64, L->vars, L->p->nvars);
+  f->G1 = load_at(L, L->t64, L->vars, L->p->nvars + 1u);
+  LLVMBasicBlockRef entry = LLVMGetInsertBlock(b), pre = new_block(L, "pre");
+  f->row = new_block(L, "row");
+  f->body = new_block(L, "body");
+  f->rowend = new_block(L, "rowend");
+  f->ret = new_block(L, "ret");
+  (void)entry;
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, start, f->end, ""), pre, f->ret);
+  LLVMPositionBuilderAtEnd(b, pre);
+  LLVMValueRef g0s = LLVMBuildURem(b, start, G0, ""), rest = LLVMBuildUDiv(b, start, G0, "");
+  LLVMValueRef g1s = LLVMBuildURem(b, rest, f->G1, ""), g2s = LLVMBuildUDiv(b, rest, f->G1, "");
+  LLVMBuildBr(b, f->row);
+  LLVMPositionBuilderAtEnd(b, f->row);
+  f->flat = LLVMBuildPhi(b, L->t64, "flat");
+  f->g0b = LLVMBuildPhi(b, L->t64, "g0b");
+  f->g1 = LLVMBuildPhi(b, L->t64, "g1");
+  f->g2 = LLVMBuildPhi(b, L->t64, "g2");
+  LLVMAddIncoming(f->flat, &start, &pre, 1);
+  LLVMAddIncoming(f->g0b, &g0s, &pre, 1);
+  LLVMAddIncoming(f->g1, &g1s, &pre, 1);
+  LLVMAddIncoming(f->g2, &g2s, &pre, 1);
+  LLVMValueRef left_row = LLVMBuildSub(b, G0, f->g0b, ""), left = LLVMBuildSub(b, f->end, f->flat, "");
+  f->n = LLVMBuildSelect(b, LLVMBuildICmp(b, LLVMIntULT, left_row, left, ""), left_row, left, "");
+  f->g0end = LLVMBuildAdd(b, f->g0b, f->n, "");
+  LLVMBuildBr(b, f->body);
+  LLVMPositionBuilderAtEnd(b, f->body);
+  f->g0 = LLVMBuildPhi(b, L->t64, "g0");
+  LLVMAddIncoming(f->g0, &f->g0b, &f->row, 1);
+  L->gid[0] = f->g0;
+  L->gid[1] = f->g1;
+  L->gid[2] = f->g2;
+}
+
+static void frame_close(lw *L, frame *f) {
+  LLVMBuilderRef b = L->b;
+  LLVMValueRef g0n = LLVMBuildNUWAdd(b, f->g0, LLVMConstInt(L->t64, 1, 0), "");
+  LLVMBasicBlockRef latch = LLVMGetInsertBlock(b);
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, g0n, f->g0end, ""), f->body, f->rowend);
+  LLVMAddIncoming(f->g0, &g0n, &latch, 1);
+  LLVMMoveBasicBlockAfter(f->rowend, latch);
+  LLVMMoveBasicBlockAfter(f->ret, f->rowend);
+  LLVMPositionBuilderAtEnd(b, f->rowend);
+  LLVMValueRef one = LLVMConstInt(L->t64, 1, 0), zero = LLVMConstInt(L->t64, 0, 0);
+  LLVMValueRef flat2 = LLVMBuildAdd(b, f->flat, f->n, "");
+  LLVMValueRef g1i = LLVMBuildAdd(b, f->g1, one, "");
+  LLVMValueRef wrap = LLVMBuildICmp(b, LLVMIntEQ, g1i, f->G1, "");
+  LLVMValueRef g1n = LLVMBuildSelect(b, wrap, zero, g1i, "");
+  LLVMValueRef g2n = LLVMBuildSelect(b, wrap, LLVMBuildAdd(b, f->g2, one, ""), f->g2, "");
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, flat2, f->end, ""), f->row, f->ret);
+  LLVMAddIncoming(f->flat, &flat2, &f->rowend, 1);
+  LLVMAddIncoming(f->g0b, &zero, &f->rowend, 1);
+  LLVMAddIncoming(f->g1, &g1n, &f->rowend, 1);
+  LLVMAddIncoming(f->g2, &g2n, &f->rowend, 1);
+  LLVMPositionBuilderAtEnd(b, f->ret);
+  LLVMBuildRetVoid(b);
+}
+
+static void add_fn_attr(lw *L, const char *k, const char *v) {
+  LLVMAttributeRef a = LLVMCreateStringAttribute(L->c, k, (unsigned)strlen(k), v, (unsigned)strlen(v));
+  LLVMAddAttributeAtIndex(L->fn, LLVMAttributeFunctionIndex, a);
+}
+
+/* Declare the kernel function and the zero buffer. */
+static void declare_kernel(lw *L, const cg__llvm_dev *d, const char *sym) {
+  LLVMTypeRef pp = LLVMPointerType(LLVMPointerType(L->t8, 0), 0), vp = LLVMPointerType(L->t64, 0);
+  LLVMTypeRef args[4] = {pp, vp, L->t64, L->t64};
+  L->fn = LLVMAddFunction(L->m, sym, LLVMFunctionType(L->tvoid, args, 4, 0));
+  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+  LLVMAddAttributeAtIndex(L->fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(L->c, nounwind, 0));
+  add_fn_attr(L, "target-cpu", d->cpu);
+  add_fn_attr(L, "target-features", d->features);
+  L->bufs = LLVMGetParam(L->fn, 0);
+  L->vars = LLVMGetParam(L->fn, 1);
+  LLVMTypeRef zt = LLVMArrayType(L->t64, 16);
+  LLVMValueRef z = LLVMAddGlobal(L->m, zt, "cg_zero");
+  LLVMSetInitializer(z, LLVMConstNull(zt));
+  LLVMSetGlobalConstant(z, 1);
+  LLVMSetLinkage(z, LLVMPrivateLinkage);
+  LLVMSetAlignment(z, 64);
+  L->zero_buf = z;
+}
+
+static void lw_free(lw *L) {
+  free(L->v);
+  free(L->blk_exit);
+  free(L->blk_head);
+  free(L->idx_only);
+  if (L->b) LLVMDisposeBuilder(L->b);
+  if (L->m) LLVMDisposeModule(L->m);
+  if (L->c) LLVMContextDispose(L->c);
+}
+
+/* Build the module for prog into L (caller frees with lw_free). 0 or -1 + L->err. */
+static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LLVMTargetMachineRef tm) {
+  memset(L, 0, sizeof *L);
+  if (check_header(p, L->err, sizeof L->err)) return -1;
+  L->p = p;
+  L->ins = cg_ir_insts(p);
+  L->n = p->ninsts;
+  size_t n = L->n ? L->n : 1;
+  L->v = calloc(n, sizeof *L->v);
+  L->blk_exit = calloc(n, sizeof *L->blk_exit);
+  L->blk_head = calloc(n, sizeof *L->blk_head);
+  L->idx_only = calloc(n, 1);
+  if (!L->v || !L->blk_exit || !L->blk_head || !L->idx_only) {
+    snprintf(L->err, sizeof L->err, "llvm: out of memory");
+    return -1;
+  }
+  if (check_insts(L)) return -1;
+  mark_index_math(L);
+  L->c = LLVMContextCreate();
+  L->t1 = LLVMInt1TypeInContext(L->c);
+  L->t8 = LLVMInt8TypeInContext(L->c);
+  L->t16 = LLVMInt16TypeInContext(L->c);
+  L->t32 = LLVMInt32TypeInContext(L->c);
+  L->t64 = LLVMInt64TypeInContext(L->c);
+  L->tf = LLVMFloatTypeInContext(L->c);
+  L->td = LLVMDoubleTypeInContext(L->c);
+  L->tvoid = LLVMVoidTypeInContext(L->c);
+  char sym[128];
+  cg__llvm_symbol(p, sym, sizeof sym);
+  L->m = LLVMModuleCreateWithNameInContext(sym, L->c);
+  char *triple = LLVMGetDefaultTargetTriple();
+  LLVMSetTarget(L->m, triple);
+  LLVMDisposeMessage(triple);
+  if (tm) {
+    LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+    LLVMSetModuleDataLayout(L->m, dl);
+    LLVMDisposeTargetData(dl);
+  }
+  L->b = LLVMCreateBuilderInContext(L->c);
+  declare_kernel(L, d, sym);
+  LLVMPositionBuilderAtEnd(L->b, new_block(L, "entry"));
+  if (lower_entry_values(L)) return -1;
+  frame f;
+  frame_open(L, &f);
+  for (uint32_t i = 0; i < L->n; i++)
+    if (lower_inst(L, i)) return -1;
+  frame_close(L, &f);
+  char *msg = NULL;
+  if (LLVMVerifyModule(L->m, LLVMReturnStatusAction, &msg)) {
+    snprintf(L->err, sizeof L->err, "llvm: generated module is invalid: %.200s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return -1;
+  }
+  LLVMDisposeMessage(msg);
+  return 0;
+}
+
+/* ---- target, render, compile ------------------------------------------------ */
+
+static int g_target_ok = -1;
+static void init_target_once(void) {
+  g_target_ok = (LLVMInitializeNativeTarget() == 0 && LLVMInitializeNativeAsmPrinter() == 0) ? 0 : -1;
+}
+
+int cg__llvm_init_target(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_target_once);
+  return g_target_ok;
+}
+
+uint64_t cg__llvm_hash(const void *data, size_t n, uint64_t seed) {
+  const unsigned char *p = data;
+  uint64_t h = 1469598103934665603ull ^ seed;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+void cg__llvm_symbol(const cg_ir_program *prog, char *out, size_t n) {
+  char name[65];
+  size_t k = 0;
+  for (; k < 64 && prog->name[k]; k++) {
+    char c = prog->name[k];
+    int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    name[k] = ok ? c : '_';
+  }
+  name[k] = 0;
+  uint64_t h = cg__llvm_hash(prog, prog->total_size, 0);
+  snprintf(out, n, "cg_%s_%016llx", name, (unsigned long long)h);
+}
+
+static LLVMTargetMachineRef make_tm(const cg__llvm_dev *d, char *err, size_t n) {
+  char *triple = LLVMGetDefaultTargetTriple(), *msg = NULL;
+  LLVMTargetRef t = NULL;
+  LLVMTargetMachineRef tm = NULL;
+  if (LLVMGetTargetFromTriple(triple, &t, &msg))
+    snprintf(err, n, "llvm: no target for %s: %s", triple, msg ? msg : "");
+  else
+    tm = LLVMCreateTargetMachine(t, triple, d->cpu, d->features, LLVMCodeGenLevelDefault, LLVMRelocPIC,
+                                 LLVMCodeModelJITDefault);
+  if (t && !tm && !err[0]) snprintf(err, n, "llvm: cannot create a target machine for %s", d->cpu);
+  LLVMDisposeMessage(msg);
+  LLVMDisposeMessage(triple);
+  return tm;
+}
+
+cg_pstatus cg__llvm_render(void *dev, const cg_ir_program *prog, char **src, const char **lang) {
+  lw L;
+  cg_pstatus st = CG_P_ERR_COMPILE;
+  char err[256] = "";
+  LLVMTargetMachineRef tm = make_tm(dev, err, sizeof err);
+  *src = NULL;
+  if (!tm) {
+    cg__llvm_error("%s", err);
+    return CG_P_ERR_INTERNAL;
+  }
+  if (build_module(&L, dev, prog, tm) == 0) {
+    char *text = LLVMPrintModuleToString(L.m);
+    *src = text ? strdup(text) : NULL;
+    LLVMDisposeMessage(text);
+    st = *src ? CG_P_OK : CG_P_ERR_NOMEM;
+    if (lang) *lang = "llvm";
+  } else {
+    cg__llvm_error("%s", L.err);
+  }
+  lw_free(&L);
+  LLVMDisposeTargetMachine(tm);
+  return st;
+}
+
+/* O2 pipeline with loop and SLP vectorization, for the target machine's CPU. */
+static int optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t n) {
+  LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(o, 1);
+  LLVMPassBuilderOptionsSetSLPVectorization(o, 1);
+  LLVMPassBuilderOptionsSetLoopUnrolling(o, 1);
+  LLVMPassBuilderOptionsSetLoopInterleaving(o, 1);
+  LLVMErrorRef e = LLVMRunPasses(m, "default<O2>", tm, o);
+  LLVMDisposePassBuilderOptions(o);
+  if (!e) return 0;
+  char *msg = LLVMGetErrorMessage(e);
+  snprintf(err, n, "llvm: optimization failed: %s", msg);
+  LLVMDisposeErrorMessage(msg);
+  return -1;
+}
+
+/* Emit an object (or assembly) file of m into a malloc'd block. */
+static void *emit(LLVMTargetMachineRef tm, LLVMModuleRef m, LLVMCodeGenFileType ft, size_t *size,
+                  char *err, size_t n) {
+  char *msg = NULL;
+  LLVMMemoryBufferRef buf = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(tm, m, ft, &msg, &buf)) {
+    snprintf(err, n, "llvm: code generation failed: %s", msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return NULL;
+  }
+  size_t sz = LLVMGetBufferSize(buf);
+  char *out = malloc(sz + 1);
+  if (out) {
+    memcpy(out, LLVMGetBufferStart(buf), sz);
+    out[sz] = 0;
+    *size = sz;
+  } else {
+    snprintf(err, n, "llvm: out of memory");
+  }
+  LLVMDisposeMemoryBuffer(buf);
+  return out;
+}
+
+cg_pstatus cg__llvm_compile(void *dev, const cg_ir_program *prog, const char *src, void **blob,
+                            size_t *blob_size) {
+  lw L;
+  char err[256] = "";
+  LLVMTargetMachineRef tm = make_tm(dev, err, sizeof err);
+  *blob = NULL;
+  *blob_size = 0;
+  if (!tm) {
+    cg__llvm_error("%s", err);
+    return CG_P_ERR_INTERNAL;
+  }
+  if (build_module(&L, dev, prog, tm) != 0) {
+    snprintf(err, sizeof err, "%s", L.err);
+  } else if (optimize(L.m, tm, err, sizeof err) == 0) {
+    if (cg__llvm_debug() >= 5) {
+      size_t asz = 0;
+      char *as = emit(tm, L.m, LLVMAssemblyFile, &asz, err, sizeof err);
+      if (as) cg__llvm_log(CG_LOG_INFO, "llvm: assembly of %s\n%s", prog->name, as);
+      free(as);
+    }
+    *blob = emit(tm, L.m, LLVMObjectFile, blob_size, err, sizeof err);
+  }
+  lw_free(&L);
+  LLVMDisposeTargetMachine(tm);
+  if (*blob) return CG_P_OK;
+  cg__llvm_error("%s", err);
+  return strstr(err, "not supported") ? CG_P_ERR_UNSUPPORTED : CG_P_ERR_COMPILE;
+}
