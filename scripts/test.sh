@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# README command 2 (and CI): install what is missing, check the core size budget, then
+# configure, build and run the whole CTest suite twice: a normal build, and one with
+# AddressSanitizer + UndefinedBehaviorSanitizer. BUILD_DIR overrides the build folder
+# prefix (default <repo>/build-test; the sanitizer build gets the suffix -asan).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD="${BUILD_DIR:-$ROOT/build-test}"
+JOBS="$(nproc 2>/dev/null || echo 2)"
+
+bash "$ROOT/scripts/setup.sh"
+bash "$ROOT/scripts/count_core_lines.sh" 12000
+
+run_suite() {  # <build dir> <cmake options...>
+  local dir="$1"
+  shift
+  echo "== configure + build $dir $*"
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@"
+  cmake --build "$dir" -j "$JOBS"
+  echo "== ctest $dir"
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS")
+}
+
+run_suite "$BUILD"
+ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
+UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
+  run_suite "$BUILD-asan" -DCG_ASAN=ON -DCG_UBSAN=ON
+bash "$ROOT/scripts/count_core_lines.sh" 12000
+echo "test.sh: all suites passed"
