@@ -182,7 +182,7 @@ int cg__lower(UOp *root, const cg_device_props *props, cg_kernel *k) {
     if (l < 1) l = 1;
     k->local[0] = (uint32_t)l;
     k->global[0] = (uint32_t)((n + l - 1) / l);
-    flat = add(mul(range(&c, k->global[0], 1), l), range(&c, l, 2));
+    flat = add(mul(k->global[0] > 1 ? range(&c, k->global[0], 1) : ci(0), l), range(&c, l, 2));
     if (k->global[0] * l != n) gate = lt(flat, ci(n));
   } else {
     int64_t in = root->ndim ? inner_chunk(root->shape[root->ndim - 1]) : 1;

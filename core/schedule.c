@@ -6,7 +6,7 @@
  * Kernel boundaries: roots, CONTIGUOUS, COPY, and a reduce that (a) is read through an
  * EXPAND that grows an axis (its value would be recomputed per broadcast element),
  * (b) sits inside another reduce's input, (c) is a second reduce of the same kernel,
- * or (d) has several consumers. Equal kernels compile once (the program cache keys on
+ * or (d) is reached from two kernels. Equal kernels compile once (the program cache keys on
  * the IR bytes). */
 #include "runtime.h"
 #include "sched.h"
@@ -16,8 +16,9 @@ typedef struct {
   UOp **order;      /* post-order (dependencies first) of unrealized nodes */
   int n, cap;
   UOp **keys;       /* open-addressing set: node -> index in order */
-  int *idx, *consumers;
+  int *idx;
   uint8_t *is_buf, *seen_state;
+  int *owner;       /* kernel that fused a reduce, -1 = none yet */
   int kcap;
 } graph;
 
@@ -93,24 +94,24 @@ static bool grows(const UOp *u) {
 }
 
 /* Walk one kernel from its root; mark reduces that must become their own kernels.
- * state bits: 1 = under a growing expand, 2 = inside the kernel's reduce input,
- * 4 = below a node with several consumers (the reduce would be computed twice). */
-static void mark(graph *g, UOp *u, int state, UOp **kreduce, bool is_root) {
+ * state bits: 1 = under a growing expand, 2 = inside the kernel's reduce input.
+ * A reduce reached from two kernels would be computed twice: it gets its own. */
+static void mark(graph *g, UOp *u, int state, int kid, UOp **kreduce, bool is_root) {
   int i = gindex(g, u);
   if (i < 0 || (g->is_buf[i] && !is_root)) return;
   if (g->seen_state[i] & (1 << state)) return;
   g->seen_state[i] |= (uint8_t)(1 << state);
   if (uop_is(u, G_R) && !is_root) {
-    if (state || g->consumers[i] > 1 || (*kreduce && *kreduce != u)) {
+    if (state || (g->owner[i] >= 0 && g->owner[i] != kid) || (*kreduce && *kreduce != u)) {
       g->is_buf[i] = 1;
       return;
     }
     *kreduce = u;
+    g->owner[i] = kid;
   }
   if (uop_is(u, G_R)) state |= 2;
   if (u->op == UOP_EXPAND && grows(u)) state |= 1;
-  if (g->consumers[i] > 1 && !is_root) state |= 4;
-  for (int k = 0; k < u->nsrc; k++) mark(g, u->src[k], state, kreduce, false);
+  for (int k = 0; k < u->nsrc; k++) mark(g, u->src[k], state, kid, kreduce, false);
 }
 
 static cg_status run_copy(UOp *u) {
@@ -171,17 +172,12 @@ cg_status cg__realize(int nroots, UOp *const *roots) {
   uop_pool_push();
   for (int r = 0; r < nroots; r++) collect(&g, roots[r]);
   if (g.n == 0) goto out;
-  g.consumers = cg__xcalloc((size_t)g.n, sizeof(int));
   g.is_buf = cg__xcalloc((size_t)g.n, 1);
   g.seen_state = cg__xcalloc((size_t)g.n, 1);
+  g.owner = cg__xmalloc(sizeof(int) * (size_t)g.n);
+  for (int i = 0; i < g.n; i++) g.owner[i] = -1;
   for (int i = 0; i < g.n; i++) {
     UOp *u = g.order[i];
-    for (int k = 0; k < u->nsrc; k++) {
-      bool dup = false;
-      for (int j = 0; j < k; j++) dup |= u->src[j] == u->src[k];
-      int s = gindex(&g, u->src[k]);
-      if (s >= 0 && !dup) g.consumers[s]++;
-    }
     if (u->op == UOP_CONTIGUOUS || u->op == UOP_COPY) g.is_buf[i] = 1;
   }
   for (int r = 0; r < nroots; r++) {
@@ -194,7 +190,7 @@ cg_status cg__realize(int nroots, UOp *const *roots) {
     UOp *kr = NULL;
     if (g.order[i]->op == UOP_COPY) continue;
     memset(g.seen_state, 0, (size_t)g.n);
-    mark(&g, g.order[i], 0, &kr, true);
+    mark(&g, g.order[i], 0, i, &kr, true);
   }
   int nk = 0;
   for (int i = 0; i < g.n && !st; i++) {
@@ -205,7 +201,7 @@ cg_status cg__realize(int nroots, UOp *const *roots) {
   cg__counters.schedules++;
   if (cg__debug() >= 1) cg__log(2, "realize: %d nodes, %d kernels/copies", g.n, nk);
 out:
-  free(g.order); free(g.keys); free(g.idx); free(g.consumers); free(g.is_buf); free(g.seen_state);
+  free(g.order); free(g.keys); free(g.idx); free(g.is_buf); free(g.seen_state); free(g.owner);
   uop_pool_pop();
   return st;
 }

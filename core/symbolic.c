@@ -74,7 +74,10 @@ static void to_lin(lin *l, UOp *u, int64_t scale) {
   if (u->op == UOP_SUB) { to_lin(l, u->src[0], scale); to_lin(l, u->src[1], -scale); return; }
   if (u->op == UOP_MUL && is_c(u->src[1])) { to_lin(l, u->src[0], scale * (int64_t)u->src[1]->val); return; }
   if (u->op == UOP_MUL && is_c(u->src[0])) { to_lin(l, u->src[1], scale * (int64_t)u->src[0]->val); return; }
-  lin_add_atom(l, u, scale);
+  int64_t lo, hi;
+  sym_range(u, &lo, &hi);
+  if (lo == hi) l->k += lo * scale; /* an atom with one possible value is a constant */
+  else lin_add_atom(l, u, scale);
 }
 
 static void lin_range(const lin *l, int64_t *lo, int64_t *hi) {
