@@ -1,0 +1,129 @@
+/* CUDA plugin renderer: IR -> CUDA C through the SDK's cstyle renderer, with this
+ * plugin's own dialect table.
+ *
+ * Kernel: extern "C" __global__ void __launch_bounds__(threads) name(T *data0, ...,
+ * const int var0, ...); group/local ids are blockIdx/threadIdx. The source includes no
+ * header, so NVRTC compiles it fast and the same way everywhere:
+ *  - float16 and bfloat16 are stored as unsigned short and computed in float, rounded
+ *    to nearest even after every op (the cstyle EMULATED mode): the ref plugin's
+ *    semantics exactly, and none of cuda_fp16.h's ambiguous operator overloads;
+ *  - vectors are cg_v<T, N>, a small aligned array struct indexed with [] (CUDA's
+ *    builtin vector types lack half/bool and widths 8 and 16);
+ *  - vector memory accesses go lane by lane: the IR does not promise alignment.
+ * WMMA renders as one mma.sync.m16n8k16 (fp32 accumulate), see cu_wmma below. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cgrad/cstyle.h>
+
+#include "cuda_impl.h"
+
+static const char cuda_preamble[] =
+    "#define CG_FN static __device__ __forceinline__\n"
+    "__device__ __forceinline__ unsigned int cg_f2u(float f) { return __float_as_uint(f); }\n"
+    "__device__ __forceinline__ float cg_u2f(unsigned int u) { return __uint_as_float(u); }\n"
+    "__host__ __device__ constexpr unsigned long cg_align(unsigned long n) {\n"
+    "  return (n & 15) == 0 ? 16 : (n & 7) == 0 ? 8 : (n & 3) == 0 ? 4 : (n & 1) == 0 ? 2 : 1;\n"
+    "}\n"
+    "template <class T, int N> struct alignas(cg_align(sizeof(T) * N)) cg_v {\n"
+    "  T v[N];\n"
+    "  __device__ T &operator[](int i) { return v[i]; }\n"
+    "  __device__ const T &operator[](int i) const { return v[i]; }\n"
+    "};\n";
+
+static const cg_cstyle_dialect cuda_dialect = {
+    .lang = "cuda",
+    .signature = CG_CSTYLE_SIG_ARGS,
+    .kernel_prefix = "extern \"C\" __global__ void",
+    .launch_bounds_fmt = "__launch_bounds__(%u)",
+    .func_prefix = "CG_FN",
+    .buf_qual = {"", "", "", ""},
+    .var_param_type = "const int",
+    .group_id = {"blockIdx.x", "blockIdx.y", "blockIdx.z"},
+    .local_id = {"threadIdx.x", "threadIdx.y", "threadIdx.z"},
+    .barrier = "__syncthreads();",
+    .local_decl = "__shared__ ",
+    .type_names = {[CG_IR_BOOL] = "bool", [CG_IR_INT8] = "signed char", [CG_IR_INT16] = "short",
+                   [CG_IR_INT32] = "int", [CG_IR_INT64] = "long long",
+                   [CG_IR_UINT8] = "unsigned char", [CG_IR_UINT16] = "unsigned short",
+                   [CG_IR_UINT32] = "unsigned int", [CG_IR_UINT64] = "unsigned long long",
+                   [CG_IR_FLOAT16] = "unsigned short", [CG_IR_BFLOAT16] = "unsigned short",
+                   [CG_IR_FLOAT32] = "float", [CG_IR_FLOAT64] = "double", [CG_IR_VOID] = "void"},
+    .bool_mem_type = NULL,
+    .half_mode = CG_CSTYLE_F16_EMULATED,
+    .bf16_mode = CG_CSTYLE_F16_EMULATED,
+    .lane = CG_CSTYLE_LANE_INDEX,
+    .vmem = CG_CSTYLE_VMEM_LANES,
+    .vec_type_fmt = "cg_v<%s, %d>",
+    .vec_typedef = 0,
+    .vec_ctor_fmt = "%s{",
+    .vec_ctor_close = "}",
+    .bitcast_fmt = NULL, /* declare + memcpy: NVRTC knows memcpy in device code */
+    .math = {[CG_CSTYLE_M_EXP2] = {"exp2f", "exp2"},
+             [CG_CSTYLE_M_LOG2] = {"log2f", "log2"},
+             [CG_CSTYLE_M_SIN] = {"sinf", "sin"},
+             [CG_CSTYLE_M_SQRT] = {"sqrtf", "sqrt"},
+             [CG_CSTYLE_M_TRUNC] = {"truncf", "trunc"},
+             [CG_CSTYLE_M_POW] = {"powf", "pow"}},
+    .inf_f32 = "__int_as_float(0x7f800000)",
+    .nan_f32 = "__int_as_float(0x7fc00000)",
+    .suffix_i64 = "LL",
+    .suffix_u64 = "ULL",
+    .preamble = cuda_preamble,
+    .half_preamble = NULL,
+    .f64_preamble = NULL,
+    .wmma = NULL, /* set in cu__render */
+};
+
+/* WMMA shape id (index into device_props.tc_shapes) -> mma.sync instruction.
+ *
+ * Per-thread fragments of mma.sync.m16n8k16.row.col with fp32 accumulation, for lane
+ * = 4*g + t of the warp (g = lane / 4, t = lane % 4), as the PTX ISA defines them:
+ *   A (16x16, vec 8):  a[0..1] = A[g][2t..2t+1],   a[2..3] = A[g+8][2t..2t+1],
+ *                      a[4..5] = A[g][2t+8..+9],   a[6..7] = A[g+8][2t+8..+9]
+ *   B (16x8,  vec 4):  b[0..1] = B[2t..2t+1][g],   b[2..3] = B[2t+8..2t+9][g]
+ *   C, D (16x8, f32 vec 4): c[0..1] = C[g][2t..2t+1], c[2..3] = C[g+8][2t..2t+1]
+ * A and B lanes hold 16-bit floats as float (emulated); they are packed two per
+ * 32-bit register, the lower index in the low half. */
+static int cu_wmma(const cg_ir_program *p, int32_t inst, const char *dst,
+                   const char *const srcs[3], char *out, size_t outlen) {
+  const cg_ir_inst *in = &cg_ir_insts(p)[inst];
+  const cg_ir_inst *a = &cg_ir_insts(p)[cg_ir_src(p, in, 0)];
+  int bf = a->type.scalar == CG_IR_BFLOAT16;
+  if (in->arg < 0 || in->arg > 1 || (in->arg == 1) != bf) return 1;
+  if (a->type.vec != 8 || (!bf && a->type.scalar != CG_IR_FLOAT16)) return 1;
+  if (cg_ir_insts(p)[cg_ir_src(p, in, 1)].type.vec != 4) return 1;
+  if (in->type.scalar != CG_IR_FLOAT32 || in->type.vec != 4) return 1;
+  const char *cv = bf ? "cg_f2b" : "cg_f2h", *ty = bf ? "bf16" : "f16";
+  int n = snprintf(out, outlen,
+      "{ unsigned int wa[4], wb[2]; float wc[4];\n"
+      "  for (int k = 0; k < 4; k++) wa[k] = (unsigned int)%s(%s[2*k]) | ((unsigned int)%s(%s[2*k+1]) << 16);\n"
+      "  for (int k = 0; k < 2; k++) wb[k] = (unsigned int)%s(%s[2*k]) | ((unsigned int)%s(%s[2*k+1]) << 16);\n"
+      "  for (int k = 0; k < 4; k++) wc[k] = %s[k];\n"
+      "  asm volatile(\"mma.sync.aligned.m16n8k16.row.col.f32.%s.%s.f32 {%%0,%%1,%%2,%%3}, "
+      "{%%4,%%5,%%6,%%7}, {%%8,%%9}, {%%0,%%1,%%2,%%3};\"\n"
+      "      : \"+f\"(wc[0]), \"+f\"(wc[1]), \"+f\"(wc[2]), \"+f\"(wc[3])\n"
+      "      : \"r\"(wa[0]), \"r\"(wa[1]), \"r\"(wa[2]), \"r\"(wa[3]), \"r\"(wb[0]), \"r\"(wb[1]));\n"
+      "  for (int k = 0; k < 4; k++) %s[k] = wc[k]; }",
+      cv, srcs[0], cv, srcs[0], cv, srcs[1], cv, srcs[1], srcs[2], ty, ty, dst);
+  return n < 0 || (size_t)n >= outlen;
+}
+
+cg_pstatus cu__render(void *dev, const cg_ir_program *prog, char **src, const char **lang) {
+  cu_device *d = dev;
+  cg_cstyle_dialect dl = cuda_dialect;
+  if (d->cc_major >= 8) dl.wmma = cu_wmma; /* mma.sync m16n8k16 needs sm_80 */
+  char err[512];
+  char *s = cg_cstyle_render(prog, &dl, err, sizeof err);
+  if (!s) return cu__error(CG_P_ERR_UNSUPPORTED, "cuda: render failed: %s", err);
+  *src = s;
+  *lang = "cuda";
+  return CG_P_OK;
+}
+
+uint64_t cu__native_ops(void) {
+  uint64_t m = 0;
+  for (int op = CG_IR_EXP2; op <= CG_IR_MULACC; op++) m |= 1ull << op;
+  return m | 1ull << CG_IR_CAST | 1ull << CG_IR_BITCAST;
+}
