@@ -24,6 +24,7 @@
 static cg_plugin **plugins;   /* every manifest found, in search order */
 static int nplugins;
 static char search_desc[2048];
+static char missing_entries[1024];  /* search path entries that do not exist */
 static _Thread_local char plugin_msg[2048];
 uint64_t cg__program_disk_hits;
 
@@ -68,7 +69,8 @@ static void set_failed(cg_plugin *p, cg_plugin_state st, const char *fmt, ...) {
   free(p->reason);
   p->reason = cg__xstrdup(tmp);
   p->state = st;
-  TRACE("%s: %s", p->manifest, tmp);
+  if (trace_on()) cg__log(2, "plugins: %s: %s", p->manifest, tmp);
+  else if (cg__debug() >= 1) cg__log(1, "plugin manifest %s: %s", p->manifest, tmp);
 }
 
 /* "1.0" -> {1, 0}; false unless the whole string is two numbers. */
@@ -275,6 +277,8 @@ static void scan_entry(const char *path) {
   struct stat st;
   if (stat(path, &st) != 0) {
     TRACE("search path entry %s: %s", path, strerror(errno));
+    size_t n = strlen(missing_entries);
+    snprintf(missing_entries + n, sizeof missing_entries - n, "%s%s", n ? ", " : "", path);
     return;
   }
   if (S_ISDIR(st.st_mode)) scan_dir(path);
@@ -290,6 +294,7 @@ static const char *env_path(void) {
 
 static void discover(void) {
   const char *env = env_path();
+  missing_entries[0] = 0;
   if (env) {
     snprintf(search_desc, sizeof search_desc, "CG_PLUGIN_PATH=%s", env);
     char *copy = cg__xstrdup(env);
@@ -561,6 +566,7 @@ static const char *state_name(cg_plugin_state s) {
 void cg__runtime_report_plugins(FILE *f) {
   cg__runtime_init();
   fprintf(f, "search path: %s\n", search_desc);
+  if (missing_entries[0]) fprintf(f, "not found:   %s\n", missing_entries);
   fprintf(f, "%d manifest(s) found\n", nplugins);
   for (int i = 0; i < nplugins; i++) {
     const cg_plugin *p = plugins[i];

@@ -428,12 +428,20 @@ static void test_debug(void) {
             has(logged.s, "1.000 us") && has(logged.s, "4.00 GFLOP/s") && has(logged.s, "32.00 GB/s"),
         "DEBUG=2 line: %s", logged.s ? logged.s : "");
   CHECK(has(logged.s, "/* kernel add_var */") == (cg__debug() >= 4), "source shown only at DEBUG>=4");
+  CHECK(has(logged.s, "IR of add_var") == (cg__debug() >= 5), "IR text shown only at DEBUG>=5");
   free(logged.s);
   free(ir);
   cg__runtime_shutdown();
 }
 
 /* ---- the cgrad tool ---- */
+/* getenv(name) + suffix, in a static buffer. */
+static const char *env_plus(const char *name, const char *suffix) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf, "%s%s", getenv(name) ? getenv(name) : "", suffix);
+  return buf;
+}
+
 static char *run_tool(const char *tool, const char *args, int *status) {
   char cmd[4096];
   snprintf(cmd, sizeof cmd, "'%s' %s 2>&1", tool, args);
@@ -447,6 +455,7 @@ static char *run_tool(const char *tool, const char *args, int *status) {
 
 static void test_cli(const char *tool) {
   int st;
+  setenv("CG_PLUGIN_PATH", env_plus("CG_PLUGIN_PATH", ":/nonexistent/dir"), 1);
   char *out = run_tool(tool, "plugins", &st);
   CHECK(st == 0, "plugins exit %d", st);
   const char *want[] = {"search path: CG_PLUGIN_PATH=", "16 manifest(s) found", "stubgood     loaded",
@@ -454,7 +463,7 @@ static void test_cli(const char *tool) {
                         "missing symbol cg_plugin_entry", "duplicate id 'stubgood'",
                         "abi:      1.0 (manifest), negotiated 1.0", "priority: 20", "version:  0.1-stub",
                         "stubold      loaded", "stale        failed", "?            failed",
-                        "4 loaded, 11 failed, 0 disabled, 1 duplicate"};
+                        "4 loaded, 11 failed, 0 disabled, 1 duplicate", "not found:   /nonexistent/dir"};
   for (size_t i = 0; i < CG_ARRAY_LEN(want); i++) CHECK(has(out, want[i]), "`cgrad plugins` lacks '%s':\n%s", want[i], out);
   free(out);
   out = run_tool(tool, "devices", &st);
