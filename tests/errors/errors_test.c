@@ -152,7 +152,10 @@ static bool layernorm_weight(void) {
 }
 static bool mse_shapes(void) { return null_naming(cg_mse_loss(t2(2, 3), t2(4, 5)), W("mse_loss", "2,3", "4,5")); }
 static bool slice_step0(void) { return null_naming(cg_slice(t2(4, 3), 0, 0, 4, 0), W("slice")); }
-static bool pool_rank(void) { return null_naming(cg_max_pool2d(t2(4, 4), 2, 2), W("max_pool2d", "4,4")); }
+static bool pool_too_big(void) {
+  const int64_t x[] = {1, 1, 4, 4};
+  return null_naming(cg_max_pool2d(tn(4, x, CG_FLOAT32), 5, 1), W("max_pool2d", "1,1,4,4"));
+}
 static bool cast_bad_dtype(void) { return null_naming(cg_cast(t2(2, 2), CG_DTYPE_COUNT), W("cast")); }
 static bool one_hot_float(void) { return null_naming(cg_one_hot(t2(2, 2), 3), W("one_hot", "float32")); }
 static bool arange_step0(void) { return null_naming(cg_arange(0, 5, 0, CG_FLOAT32), W("arange")); }
@@ -258,7 +261,7 @@ static const check checks[] = {
     C(argmax_axis), C(transpose_axis), C(permute_dup), C(reshape_numel), C(reshape_two_infer),
     C(expand_bad), C(cat_shapes), C(stack_shapes), C(where_shapes), C(conv_channels),
     C(conv_groups), C(linear_shapes), C(gather_float_index), C(cross_entropy_batch),
-    C(layernorm_weight), C(mse_shapes), C(slice_step0), C(pool_rank), C(cast_bad_dtype),
+    C(layernorm_weight), C(mse_shapes), C(slice_step0), C(pool_too_big), C(cast_bad_dtype),
     C(one_hot_float), C(arange_step0), C(full_negative_dim), C(from_data_bad), C(pad_null),
     C(backward_nonscalar), C(backward_null), C(assign_shapes), C(to_host_size), C(item_many),
     C(bad_device), C(to_bad_device), C(chain_first_error), C(null_args), C(null_inspect),
