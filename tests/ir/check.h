@@ -1,0 +1,25 @@
+/* Tiny test helpers shared by the IR tests: CHECK counts failures and prints where. */
+#ifndef CG_IR_TEST_CHECK_H
+#define CG_IR_TEST_CHECK_H
+#include <stdio.h>
+
+static int g_failures;
+#define CHECK(cond, ...)                                            \
+  do {                                                              \
+    if (!(cond)) {                                                  \
+      g_failures++;                                                 \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
+      fprintf(stderr, __VA_ARGS__);                                 \
+      fprintf(stderr, "\n");                                        \
+    }                                                               \
+  } while (0)
+
+/* Deterministic xorshift64 for fuzzing. */
+static unsigned long long g_rng = 0x9e3779b97f4a7c15ull;
+static inline unsigned long long rnd(void) {
+  g_rng ^= g_rng << 13;
+  g_rng ^= g_rng >> 7;
+  g_rng ^= g_rng << 17;
+  return g_rng;
+}
+#endif
