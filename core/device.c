@@ -779,6 +779,7 @@ void cg__runtime_report_devices(FILE *f) {
     cg__plugin_msg_clear();
     cg_pstatus ps = p->api.device_count(p->ctx, &count);
     if (ps != CG_P_OK) fprintf(f, "\n%s: device_count failed: %s\n", p->id, cg__plugin_msg()[0] ? cg__plugin_msg() : cg__pstatus_str(ps));
+    else if (count == 0) fprintf(f, "\n%s: no devices\n", p->id);
     for (int k = 0; k < count; k++, total++) {
       char name[48];
       cg_device_props pr;

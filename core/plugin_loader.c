@@ -272,11 +272,13 @@ static void scan_dir(const char *dir) {
   free(names);
 }
 
-/* One search path entry: a manifest file or a folder of manifests. */
-static void scan_entry(const char *path) {
+/* One search path entry: a manifest file or a folder of manifests. Missing entries of
+ * CG_PLUGIN_PATH are reported (a typo); a missing default folder is normal. */
+static void scan_entry(const char *path, bool report_missing) {
   struct stat st;
   if (stat(path, &st) != 0) {
     TRACE("search path entry %s: %s", path, strerror(errno));
+    if (!report_missing) return;
     size_t n = strlen(missing_entries);
     snprintf(missing_entries + n, sizeof missing_entries - n, "%s%s", n ? ", " : "", path);
     return;
@@ -299,13 +301,13 @@ static void discover(void) {
     snprintf(search_desc, sizeof search_desc, "CG_PLUGIN_PATH=%s", env);
     char *copy = cg__xstrdup(env);
     for (char *save = NULL, *tok = strtok_r(copy, ":", &save); tok; tok = strtok_r(NULL, ":", &save))
-      scan_entry(tok);
+      scan_entry(tok, true);
     free(copy);
     return;
   }
   snprintf(search_desc, sizeof search_desc, "%s:%s", CG_PLUGIN_BUILD_DIR, CG_PLUGIN_INSTALL_DIR);
-  scan_entry(CG_PLUGIN_BUILD_DIR);
-  if (strcmp(CG_PLUGIN_BUILD_DIR, CG_PLUGIN_INSTALL_DIR)) scan_entry(CG_PLUGIN_INSTALL_DIR);
+  scan_entry(CG_PLUGIN_BUILD_DIR, false);
+  if (strcmp(CG_PLUGIN_BUILD_DIR, CG_PLUGIN_INSTALL_DIR)) scan_entry(CG_PLUGIN_INSTALL_DIR, false);
 }
 
 /* True if id is in the comma list CG_PLUGINS_DISABLE (case-insensitive, spaces ok). */

@@ -5,7 +5,7 @@
 set(_CG_PLUGIN_CMAKE_DIR "${CMAKE_CURRENT_LIST_DIR}")
 function(cg_add_plugin id)
   cmake_parse_arguments(P "" "PRIORITY;DEVICE_TYPES;DISPLAY;MANIFEST_DIR;IR_MIN;IR_MAX" "SOURCES" ${ARGN})
-  if(NOT P_PRIORITY)
+  if("${P_PRIORITY}" STREQUAL "")  # PRIORITY 0 is valid (null): not if(NOT ...)
     set(P_PRIORITY 10)
   endif()
   if(NOT P_DEVICE_TYPES)
