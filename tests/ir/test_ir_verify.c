@@ -186,7 +186,7 @@ static void test_binary_edits(const cg_ir_program *base) {
     case 17: q->name[0] = '-'; want = "kernel name"; break;
     case 18: memset(va[0].name, 'v', sizeof va[0].name); want = "var 0: name"; break;
     case 19: pa[1].scalar = 200; want = "param 1: bad element type"; break;
-    case 20: ins[21].op = CG_IR_NOP, ins[21].nsrc = 0; want = "never closed"; break;
+    case 20: ins[21].op = CG_IR_NOP, ins[21].nsrc = 0; want = "inst 22 (ENDIF): does not close"; break;
     case 21: ins[9].type.vec = 0; want = "inst 9 (INDEX): malformed type"; break;
     }
     char what[32];
