@@ -104,6 +104,7 @@ typedef struct cu_plugin {
   int ndev;           /* 0 when there is no driver or no device */
   char why[640];      /* why ndev is 0, for messages */
   char rtc_why[256];  /* why NVRTC is missing, empty when loaded */
+  struct cu_device *devs; /* open devices, closed by shutdown if the host did not */
 } cu_plugin;
 
 /* Pinned staging ring for host copies: two halves so one can be filled while the
@@ -113,6 +114,7 @@ typedef struct cu_plugin {
 /* An open device (api->device_open). */
 typedef struct cu_device {
   cu_plugin *pl;
+  struct cu_device *next;  /* in pl->devs */
   int index;
   CUdevice dev;
   CUcontext ctx;           /* the device's primary context (retained) */

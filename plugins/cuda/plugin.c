@@ -187,12 +187,15 @@ static cg_pstatus cu_init(void **ctx) {
   return CG_P_OK;
 }
 
-/* libcuda stays mapped: unloading the driver inside a running process is unsafe and
- * buys nothing (plugins are not unloaded either). NVRTC is closed. */
+static void device_destroy(cu_device *d);
+
+/* Closes devices the host left open. libcuda and libnvrtc stay mapped: unloading the
+ * driver inside a running process is unsafe, and NVRTC's static C++ runtime keeps
+ * allocations that would then show up as leaks (plugins are not unloaded either). */
 static void cu_shutdown(void *ctx) {
   cu_plugin *pl = ctx;
   if (!pl) return;
-  if (pl->rtc.lib) dlclose(pl->rtc.lib);
+  while (pl->devs) device_destroy(pl->devs);
   free(pl);
 }
 
@@ -261,6 +264,11 @@ static cg_pstatus cu_device_props(void *ctx, int index, cg_device_props *out) {
 /* Tear down what device_open created, in reverse; safe on a partly opened device. */
 static void device_destroy(cu_device *d) {
   cu_driver *cu = &d->pl->cu;
+  for (cu_device **p = &d->pl->devs; *p; p = &(*p)->next) /* unlink from the open list */
+    if (*p == d) {
+      *p = d->next;
+      break;
+    }
   if (d->ctx) cu->CtxSetCurrent(d->ctx);
   if (d->stream) cu->StreamSynchronize(d->stream);
   cu__device_release_staging(d);
@@ -308,6 +316,8 @@ static cg_pstatus cu_device_open(void *ctx, int index, void **out) {
   d->cc_major = attr(pl, d->dev, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
   d->cc_minor = attr(pl, d->dev, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
   set_compiler_id(d);
+  d->next = pl->devs;
+  pl->devs = d;
   *out = d;
   return CG_P_OK;
 }

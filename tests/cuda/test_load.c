@@ -39,6 +39,9 @@ static void check_props(th_plugin *t) {
   void *dev = NULL;
   CHECK(t->api->device_open(t->ctx, 999, &dev) == CG_P_ERR_NODEV, "device 999 must not open");
   CHECK(th_open(t) == 0, "device_open 0: %s", th_last_error());
+  /* A second handle left open on purpose: shutdown must close it (ASan checks). */
+  void *extra = NULL;
+  CHECK(t->api->device_open(t->ctx, 0, &extra) == CG_P_OK, "second open: %s", th_last_error());
   if (t->dev) printf("compiler: %s\n", t->api->compiler_id(t->dev));
 }
 
