@@ -663,6 +663,108 @@ static void test_grads(void) {
   cg_scope_pop();
 }
 
+/* ---- gradients by directional differences (float64) ---- */
+
+typedef cg_tensor *(*fn1)(cg_tensor *x, cg_tensor *aux);
+
+static cg_tensor *tdouble(int nd, const int64_t *s, double lo, double hi) {
+  int64_t n = 1;
+  for (int i = 0; i < nd; i++) n *= s[i];
+  double *v = malloc((size_t)n * sizeof(double));
+  for (int64_t i = 0; i < n; i++) v[i] = lo + (hi - lo) * urand();
+  cg_tensor *t = cg_from_data(v, CG_FLOAT64, nd, s);
+  free(v);
+  return t;
+}
+
+/* sum(f(x) * w) as a double */
+static double loss_at(fn1 f, cg_tensor *x, cg_tensor *aux, cg_tensor *w) {
+  cg_scope_push();
+  double l = cg_item(cg_sum(cg_mul(f(x, aux), w), 0, NULL, false));
+  cg_scope_pop();
+  return l;
+}
+
+/* Compares <grad, v> with (L(x + hv) - L(x - hv)) / 2h for two random directions v. */
+static void grad_check_at(int line, const char *name, fn1 f, cg_tensor *aux, int nd,
+                          const int64_t *shape, double lo, double hi) {
+  cg_scope_push();
+  cg_tensor *x = tdouble(nd, shape, lo, hi);
+  cg_tensor *y = f(x, aux);
+  if (!y) { failures++; fprintf(stderr, "line %d: FAIL grad %s: %s\n", line, name, cg_last_error()); cg_scope_pop(); return; }
+  cg_tensor *w = tdouble(cg_ndim(y), cg_shape(y), -1, 1);
+  cg_set_requires_grad(x, true);
+  cg_status st = cg_backward(cg_sum(cg_mul(f(x, aux), w), 0, NULL, false));
+  double *g = st == CG_OK ? host(cg_grad(x)) : NULL;
+  if (!g) { failures++; fprintf(stderr, "line %d: FAIL grad %s: %s\n", line, name, cg_last_error()); cg_scope_pop(); return; }
+  for (int k = 0; k < 2; k++) {
+    cg_tensor *v = tdouble(nd, shape, -1, 1), *xd = cg_detach(x);
+    double *vv = host(v), an = 0, h = 1e-6;
+    for (int64_t i = 0; i < cg_numel(x); i++) an += g[i] * vv[i];
+    double fd = (loss_at(f, cg_add(xd, cg_muls(v, h)), aux, w) - loss_at(f, cg_sub(xd, cg_muls(v, h)), aux, w)) / (2 * h);
+    if (getenv("FN_VERBOSE")) fprintf(stderr, "%s: %.9g %.9g\n", name, an, fd);
+    if (!(fabs(an - fd) <= 1e-4 * (1 + fabs(fd)))) {
+      failures++;
+      fprintf(stderr, "line %d: FAIL grad %s: analytic %.9g, numeric %.9g\n", line, name, an, fd);
+    }
+    free(vv);
+  }
+  free(g);
+  cg_scope_pop();
+}
+#define GRAD_CHECK(name, f, aux, lo, hi, nd, ...) \
+  grad_check_at(__LINE__, name, f, aux, nd, (int64_t[]){__VA_ARGS__}, lo, hi)
+
+static cg_tensor *g_conv(cg_tensor *x, cg_tensor *w) { return cg_conv2d_ex(x, w, NULL, 2, 1, 2, 2); }
+static cg_tensor *g_conv_w(cg_tensor *w, cg_tensor *x) { return cg_conv2d_ex(x, w, NULL, 1, 1, 1, 1); }
+static cg_tensor *g_maxpool(cg_tensor *x, cg_tensor *a) { return cg_max_pool2d(x, 3, 2); }
+static cg_tensor *g_avgpool(cg_tensor *x, cg_tensor *a) { return cg_avg_pool2d(x, 2, 1); }
+static cg_tensor *g_layernorm(cg_tensor *x, cg_tensor *w) { return cg_layernorm(x, 2, w, w, 1e-5); }
+static cg_tensor *g_softmax(cg_tensor *x, cg_tensor *a) { return cg_softmax(x, 0); }
+static cg_tensor *g_log_softmax(cg_tensor *x, cg_tensor *a) { return cg_log_softmax(x, 1); }
+static cg_tensor *g_logsumexp(cg_tensor *x, cg_tensor *a) { return cg_logsumexp(x, 1, true); }
+static cg_tensor *g_acts(cg_tensor *x, cg_tensor *a) {
+  cg_tensor *y = cg_add(cg_gelu(x), cg_elu(x, 0.7));
+  y = cg_add(y, cg_add(cg_softplus(x), cg_silu(x)));
+  return cg_add(y, cg_add(cg_tan(x), cg_mul(cg_cos(x), cg_sigmoid(x))));
+}
+static cg_tensor *g_log_exp(cg_tensor *x, cg_tensor *a) { return cg_add(cg_log(x), cg_mul(cg_rsqrt(x), cg_exp(x))); }
+static cg_tensor *g_slice(cg_tensor *x, cg_tensor *a) { return cg_slice(cg_slice(x, 1, -1, 0, -2), 0, 1, 5, 3); }
+static cg_tensor *g_cat(cg_tensor *x, cg_tensor *a) {
+  return cg_stack(2, (cg_tensor *[]){cg_cat(3, (cg_tensor *[]){x, cg_exp(x), x}, 1), cg_cat(3, (cg_tensor *[]){x, x, x}, 1)}, 0);
+}
+static cg_tensor *g_gather(cg_tensor *x, cg_tensor *idx) { return cg_gather(x, 1, idx); }
+static cg_tensor *g_var(cg_tensor *x, cg_tensor *a) { return cg_add(cg_var(x, 1, (int[]){0}, false, 1), cg_std(x, 0, NULL, false, 0)); }
+static cg_tensor *g_matmul(cg_tensor *x, cg_tensor *b) { return cg_matmul(x, b); }
+static cg_tensor *g_ce(cg_tensor *x, cg_tensor *lab) { return cg_cross_entropy(x, lab); }
+static cg_tensor *g_minmax(cg_tensor *x, cg_tensor *a) {
+  return cg_add(cg_clamp(x, -0.5, 0.5), cg_minimum(x, cg_min(x, 1, (int[]){1}, true)));
+}
+
+static void test_grad_checks(void) {
+  cg_scope_push();
+  GRAD_CHECK("conv2d x", g_conv, tdouble(4, (int64_t[]){4, 2, 3, 3}, -1, 1), -1, 1, 4, 2, 4, 7, 6);
+  GRAD_CHECK("conv2d w", g_conv_w, tdouble(4, (int64_t[]){2, 3, 5, 5}, -1, 1), -1, 1, 4, 4, 3, 3, 3);
+  GRAD_CHECK("max_pool2d", g_maxpool, NULL, -1, 1, 4, 2, 2, 7, 7);
+  GRAD_CHECK("avg_pool2d", g_avgpool, NULL, -1, 1, 3, 2, 4, 5);
+  GRAD_CHECK("layernorm", g_layernorm, tdouble(2, (int64_t[]){3, 4}, 0.5, 1.5), -2, 2, 3, 2, 3, 4);
+  GRAD_CHECK("softmax", g_softmax, NULL, -3, 3, 2, 5, 3);
+  GRAD_CHECK("log_softmax", g_log_softmax, NULL, -3, 3, 2, 3, 5);
+  GRAD_CHECK("logsumexp", g_logsumexp, NULL, -3, 3, 2, 3, 5);
+  GRAD_CHECK("activations", g_acts, NULL, -1.2, 1.2, 1, 40);
+  GRAD_CHECK("log exp rsqrt", g_log_exp, NULL, 0.2, 3, 1, 20);
+  GRAD_CHECK("slice", g_slice, NULL, -1, 1, 2, 7, 9);
+  GRAD_CHECK("cat stack", g_cat, NULL, -1, 1, 2, 3, 2);
+  int32_t gi[6] = {0, 4, 4, 2, 1, 3};
+  GRAD_CHECK("gather", g_gather, ti(gi, 2, (int64_t[]){2, 3}), -1, 1, 2, 3, 5);
+  GRAD_CHECK("var std", g_var, NULL, -1, 1, 2, 4, 3);
+  GRAD_CHECK("matmul", g_matmul, tdouble(3, (int64_t[]){2, 4, 3}, -1, 1), -1, 1, 2, 5, 4);
+  int32_t lab[4] = {2, 0, 1, 2};
+  GRAD_CHECK("cross_entropy", g_ce, ti(lab, 1, (int64_t[]){4}), -2, 2, 2, 4, 3);
+  GRAD_CHECK("clamp minimum min", g_minmax, NULL, -1, 1, 2, 4, 6);
+  cg_scope_pop();
+}
+
 /* ---- errors ---- */
 
 static void test_errors(void) {
@@ -704,6 +806,7 @@ int main(void) {
   test_pool();
   test_norm_losses();
   test_grads();
+  test_grad_checks();
   test_errors();
   if (failures) {
     fprintf(stderr, "test_fn: %d failure(s)\n", failures);
