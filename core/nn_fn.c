@@ -274,8 +274,9 @@ cg_tensor *cg_layernorm(cg_tensor *x, int naxes, cg_tensor *weight, cg_tensor *b
 /* Training: keeps each element with probability 1-p and scales kept ones by 1/(1-p). */
 cg_tensor *cg_dropout(cg_tensor *x, double p, bool training) {
   if (!x) return NULL;
-  if (!(p >= 0 && p <= 1))
-    return cg__op_error("dropout", CG_ERR_INVALID, "p = %g outside [0, 1]", p);
+  if (!(p >= 0 && p <= 1) || !cg__is_float(cg_tensor_dtype(x)))
+    return cg__op_error("dropout", CG_ERR_INVALID, "needs a float input and p in [0, 1], got %s "
+                        "and p = %g", cg_dtype_name(cg_tensor_dtype(x)), p);
   cg_scope_push();
   int64_t s[CG_MAX_DIMS];
   int n = shape_of(x, s);

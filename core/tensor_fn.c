@@ -349,13 +349,26 @@ cg_tensor *cg_bitwise_not(cg_tensor *a) {
   return finish(cg_bitwise_xor(a, ones));
 }
 
+/* Smallest and largest value of a dtype (floats: -inf, inf). */
+static void dtype_range(cg_dtype dt, double *lo, double *hi) {
+  int bits = 8 * (int)cg_dtype_size(dt);
+  if (cg__is_float(dt)) { *lo = -INFINITY; *hi = INFINITY; }
+  else if (dt == CG_BOOL) { *lo = 0; *hi = 1; }
+  else if (dt >= CG_UINT8) { *lo = 0; *hi = ldexp(1, bits) - 1; }
+  else { *lo = -ldexp(1, bits - 1); *hi = ldexp(1, bits - 1) - 1; }
+}
+
+/* minimum(maximum(a, lo), hi); bounds outside a's dtype range are no-ops or clipped
+ * to it, so every constant fits the dtype. */
 cg_tensor *cg_clamp(cg_tensor *a, double lo, double hi) {
   if (!a) return NULL;
   if (isnan(lo) || isnan(hi)) return cg__op_error("clamp", CG_ERR_INVALID, "NaN bound");
+  double rlo, rhi;
+  dtype_range(cg_tensor_dtype(a), &rlo, &rhi);
   cg_scope_push();
   cg_tensor *x = a;
-  if (lo != -INFINITY) x = cg_maximum(x, k_like(x, lo)); /* infinite bounds are no-ops */
-  if (hi != INFINITY) x = cg_minimum(x, k_like(x, hi));
+  if (lo > rlo) x = cg_maximum(x, k_like(x, lo < rhi ? lo : rhi));
+  if (hi < rhi) x = cg_minimum(x, k_like(x, hi > rlo ? hi : rlo));
   return finish(x == a ? same(a) : x);
 }
 

@@ -236,6 +236,8 @@ static void test_unary(void) {
         "bitwise_not uint64: %s", cg_last_error());
   double iclamp[6] = {-1, -1, 0, 1, 3, 3};
   EXPECT("clamp int", cg_clamp(it, -1, 3), iclamp, 6, 0);
+  double uclamp[3] = {0, 1, 100};
+  EXPECT("clamp uint8 wide bounds", cg_clamp(cg_from_data(u8, CG_UINT8, 1, (int64_t[]){3}), -5, 100), uclamp, 3, 0);
   cg_tensor *e = cg_exp(it); /* ints compute in float32 */
   CHECK(e && cg_tensor_dtype(e) == CG_FLOAT32, "exp(int) dtype");
   cg_scope_pop();
