@@ -45,7 +45,7 @@ class Spec:
 
 def Fl(shape, dom="n", dt="float32", grad=True):
     """Floating input. dom: n normal, u U(-1,1), pos U(.5,2), nz +-U(.5,2), one U(.7,1.3),
-    frac k+U(.1,.9), sint small integers -2..2 (ties, zeros), big N(0,30)."""
+    frac k+U(.1,.9), sint small integers -2..2 (ties, zeros), big N(0,30), wide U(.1,250)."""
     return Spec(shape, dt, dom, grad)
 
 
@@ -78,6 +78,8 @@ def draw_float(rng, spec):
         v = rng.uniform(0.7, 1.3, n)
     elif d == "frac":
         v = rng.integers(-3, 3, n) + rng.uniform(0.1, 0.9, n)
+    elif d == "wide":
+        v = rng.uniform(0.1, 250, n)
     elif d == "sint":
         v = rng.integers(-2, 3, n).astype(np.float64)
     else:
@@ -560,6 +562,52 @@ def chain_cases():
          lambda q, k, v: torch.softmax(q @ k.transpose(-1, -2) / np.sqrt(3), -1) @ v)
 
 
+def edge_cases():
+    """Ties and zeros where the gradient follows PyTorch's convention, 0-d tensors, views
+    stacked on views, mixed-dtype promotion and other integer dtypes."""
+    sint = Fl((3, 4), "sint")
+    case("relu_zero", "relu", [sint], torch.relu)             # relu'(0) = 0
+    case("abs_zero", "abs", [sint], torch.abs)                # abs'(0) = 0
+    case("clamp_edges", "clamp_m1_1", [Fl((3, 5), "sint")],   # grad 1 on the bounds
+         lambda x: torch.clamp(x, -1, 1))
+    case("max_ties", "max_ax1", [Fl((3, 4, 5), "sint")],      # ties share the gradient
+         lambda x: x.amax(1))
+    case("maximum_ties", "maximum", [sint, Fl((3, 4), "sint")], torch.maximum)
+    case("prod_zero", "prod_ax1", [Fl((4, 3), "sint")], lambda x: x.prod(1))
+    case("sum_all_keep", "sum_all_keep", [Fl((2, 3, 4))],
+         lambda x: x.sum((0, 1, 2), keepdim=True))
+    case("exp_0d", "exp", [Fl(())], torch.exp)
+    case("add_0d", "add", [Fl(()), Fl(())], torch.add)
+    case("sum_0d", "sum_all", [Fl(())], torch.sum)
+    case("matmul_1d_3d", "matmul", [Fl((4,)), Fl((2, 4, 3))], torch.matmul)
+    case("matmul_3d_1d", "matmul", [Fl((2, 3, 4)), Fl((4,))], torch.matmul)
+    case("conv2d_rect", "conv2d_s2p1", [Fl((1, 2, 5, 7)), Fl((3, 2, 3, 2)), Fl((3,))],
+         lambda a, b, c: F.conv2d(a, b, c, stride=2, padding=1))
+    case("avg_pool_k2s1", "avg_pool_k2s1", [Fl((1, 2, 4, 5))], lambda a: F.avg_pool2d(a, 2, 1))
+    case("cat1", "cat1_0", [Fl((2, 3))], lambda a: torch.cat([a], 0))
+    # permute -> reshape -> reversed slice -> pad -> exp -> sum over axis 0
+    case("chain_views", "chain_views", [Fl((2, 3, 4), "u")],
+         lambda x: pad_np_order(pyslice(x.permute(2, 0, 1).reshape(4, 6), 1, 5, -7, -2),
+                                ((1, 0), (0, 2)), 0.5).exp().sum(0))
+    # promotion lattice (torch's): int32+float32 -> float32, float16+float32 -> float32,
+    # bool+int32 -> int32; python scalars adopt the tensor's dtype
+    case("add_i32_f32", "add", [In((3, 4), -9, 9), Fl((3, 4))], torch.add, "float32")
+    case("mul_f16_f32", "mul", [Fl((3, 4), dt="float16"), Fl((4,))], torch.mul, "float32")
+    case("add_bool_i32", "add", [Bo((3, 4)), In((3, 4), -9, 9)], torch.add, "int32")
+    case("adds_f16", "adds", [Fl((3, 4), dt="float16")], lambda x: x + 1.5)
+    # other integer dtypes
+    case("add_i64", "add", [In((3, 4), -10**6, 10**6, "int64"), In((4,), -9, 9, "int64")],
+         torch.add)
+    case("mul_u8", "mul", [In((3, 4), 0, 15, "uint8"), In((3, 4), 0, 15, "uint8")], torch.mul)
+    case("bitwise_xor_u8", "bitwise_xor", [In((3, 4), 0, 256, "uint8"),
+                                           In((3, 4), 0, 256, "uint8")], torch.bitwise_xor)
+    case("max_ax1_i8", "max_ax1", [In((3, 5), -100, 100, "int8")], lambda x: x.amax(1))
+    case("cast_f32_u8", "cast_u8", [Fl((3, 5), "wide")], lambda x: x.trunc().long(),
+         "uint8")
+    case("cast_i64_f32", "cast_f32", [In((6,), -10**6, 10**6, "int64")], lambda x: x.double(),
+         "float32")
+
+
 def lowp_cases():
     """float16 / bfloat16 subsets (compared at looser tolerances)."""
     for dt, sfx in (("float16", "f16"), ("bfloat16", "bf16")):
@@ -595,6 +643,7 @@ def main():
     movement_cases()
     linalg_cases()
     chain_cases()
+    edge_cases()
     lowp_cases()
     out = sys.argv[1] if len(sys.argv) > 1 else \
         os.path.join(os.path.dirname(os.path.abspath(__file__)), "goldens.txt")

@@ -74,6 +74,7 @@ OP(shr_2, cg_shr(X0, 2))
 OP(where, cg_where(x[0], x[1], x[2]))
 OP(clamp, cg_clamp(X0, -0.5, 0.5))
 OP(clamp_m2_1, cg_clamp(X0, -2, 1))
+OP(clamp_m1_1, cg_clamp(X0, -1, 1))
 
 /* ---- unary ---- */
 UN(neg)
@@ -108,10 +109,12 @@ OP(cast_f16, cg_cast(X0, CG_FLOAT16))
 OP(cast_bf16, cg_cast(X0, CG_BFLOAT16))
 OP(cast_f32, cg_cast(X0, CG_FLOAT32))
 OP(cast_bool, cg_cast(X0, CG_BOOL))
+OP(cast_u8, cg_cast(X0, CG_UINT8))
 
 /* ---- reductions ---- */
 static const int ax0[] = {0}, ax1[] = {1}, axm1[] = {-1}, ax02[] = {0, 2}, ax12[] = {1, 2};
 OP(sum_all, cg_sum(X0, 0, NULL, false))
+OP(sum_all_keep, cg_sum(X0, 0, NULL, true))
 OP(sum_ax1, cg_sum(X0, 1, ax1, false))
 OP(sum_ax02_keep, cg_sum(X0, 2, ax02, true))
 OP(sum_axm1_keep, cg_sum(X0, 1, axm1, true))
@@ -166,6 +169,7 @@ OP(unsqueeze_m1, cg_unsqueeze(X0, -1))
 OP(flatten_all, cg_flatten(X0, 0, -1))
 OP(flatten_12, cg_flatten(X0, 1, 2))
 OP(cat3_0, cg_cat(3, x, 0))
+OP(cat1_0, cg_cat(1, x, 0))
 OP(cat2_m1, cg_cat(2, x, -1))
 OP(stack2_0, cg_stack(2, x, 0))
 OP(stack3_1, cg_stack(3, x, 1))
@@ -192,6 +196,7 @@ OP(max_pool_k2s2, cg_max_pool2d(X0, 2, 2))
 OP(max_pool_k3s1, cg_max_pool2d(X0, 3, 1))
 OP(avg_pool_k2s2, cg_avg_pool2d(X0, 2, 2))
 OP(avg_pool_k3s2, cg_avg_pool2d(X0, 3, 2))
+OP(avg_pool_k2s1, cg_avg_pool2d(X0, 2, 1))
 OP(layernorm_1, cg_layernorm(x[0], 1, x[1], x[2], 1e-5))
 OP(layernorm_2, cg_layernorm(x[0], 2, x[1], x[2], 1e-5))
 OP(layernorm_noaffine, cg_layernorm(X0, 1, NULL, NULL, 1e-5))
@@ -221,6 +226,13 @@ OP(chain_attention,
    cg_matmul(cg_softmax(cg_divs(cg_matmul(x[0], cg_transpose(x[1], -1, -2)), sqrt(3.0)), -1),
              x[2]))
 
+/* permute(2,0,1) -> reshape(4,6) -> [:, 5:-7:-2] -> pad((1,0),(0,2), 0.5) -> exp -> sum(0) */
+static const int64_t r46[] = {4, 6}, pads_v[] = {1, 0, 0, 2};
+OP(chain_views,
+   cg_sum(cg_exp(cg_pad(cg_slice(cg_reshape(cg_permute(X0, p201), 2, r46), 1, 5, -7, -2),
+                        pads_v, 0.5)),
+          1, ax0, false))
+
 #define E(k) {#k, op_##k, 1.0}
 #define ET(k, tol) {#k, op_##k, tol}
 
@@ -232,12 +244,12 @@ const op_entry op_table[] = {
     E(subs), E(muls), E(divs), E(rsubs), E(pows_2), E(pows_half), E(pows_3), E(pows_m1p5),
     E(lt), E(le), E(gt), E(ge), E(eq), E(ne), E(logical_and), E(logical_or),
     E(logical_not), E(bitwise_and), E(bitwise_or), E(bitwise_xor), E(bitwise_not),
-    E(shl_3), E(shr_2), E(where), E(clamp), E(clamp_m2_1),
+    E(shl_3), E(shr_2), E(where), E(clamp), E(clamp_m2_1), E(clamp_m1_1),
     E(neg), E(reciprocal), E(exp), E(exp2), E(log), E(log2), E(sqrt), E(rsqrt), E(sin),
     E(cos), E(tan), E(tanh), E(sigmoid), E(relu), E(gelu), E(silu), E(softplus), E(abs),
     E(sign), E(trunc), E(floor), E(ceil), E(leaky_relu), E(elu), E(elu_a), E(detach_mul),
-    E(contiguous_t), E(cast_i32), E(cast_f16), E(cast_bf16), E(cast_f32), E(cast_bool),
-    E(sum_all), E(sum_ax1), E(sum_ax02_keep), E(sum_axm1_keep), E(prod_ax1), E(prod_all),
+    E(contiguous_t), E(cast_i32), E(cast_f16), E(cast_bf16), E(cast_f32), E(cast_bool), E(cast_u8),
+    E(sum_all), E(sum_all_keep), E(sum_ax1), E(sum_ax02_keep), E(sum_axm1_keep), E(prod_ax1), E(prod_all),
     E(max_all), E(max_ax1), E(max_ax0_keep), E(min_axm1), E(min_all), E(mean_all),
     E(mean_ax12), E(mean_ax0_keep), E(var_ax1), E(var_all_c0), E(var_ax0_keep),
     E(std_axm1), E(std_all_c0), E(argmax_ax1), E(argmax_ax0_keep), E(argmin_axm1),
@@ -246,16 +258,16 @@ const op_entry op_table[] = {
     E(reshape_64), E(reshape_4m1), E(reshape_flat), E(permute_201), E(permute_102),
     E(expand_34), E(expand_new), E(pad_0), E(pad_val), E(shrink), E(flip_0), E(flip_02),
     E(transpose_02), E(transpose_m1m2), E(squeeze_1), E(unsqueeze_0), E(unsqueeze_m1),
-    E(flatten_all), E(flatten_12), E(cat3_0), E(cat2_m1), E(stack2_0), E(stack3_1),
+    E(flatten_all), E(flatten_12), E(cat3_0), E(cat1_0), E(cat2_m1), E(stack2_0), E(stack3_1),
     E(slice_step2), E(slice_neg), E(slice_negidx), E(slice_clamp), E(slice_rev_all),
     E(gather_1), E(gather_0), E(one_hot_4),
     E(matmul), E(linear), E(linear_nobias), E(conv2d_s1p0), E(conv2d_s2p1),
     E(conv2d_nobias), E(conv2d_dil2), E(conv2d_g2), E(conv2d_dw), E(max_pool_k2s2),
-    E(max_pool_k3s1), E(avg_pool_k2s2), E(avg_pool_k3s2), E(layernorm_1), E(layernorm_2),
+    E(max_pool_k3s1), E(avg_pool_k2s2), E(avg_pool_k3s2), E(avg_pool_k2s1), E(layernorm_1), E(layernorm_2),
     E(layernorm_noaffine), E(dropout_p0), E(dropout_eval), E(cross_entropy), E(nll_loss),
     E(mse_loss),
     E(chain_relu_linear), E(chain_mlp2), E(chain_softmax_mm), E(chain_ce_linear),
     E(chain_elementwise), E(chain_reuse), E(chain_conv_relu_pool), E(chain_ln_linear),
-    E(chain_attention),
+    E(chain_attention), E(chain_views),
 };
 const int op_table_len = (int)(sizeof op_table / sizeof op_table[0]);
