@@ -111,19 +111,26 @@ cg_tensor *cg_full_like(cg_tensor *t, double value) {
 cg_tensor *cg_zeros_like(cg_tensor *t) { return cg_full_like(t, 0.0); }
 cg_tensor *cg_ones_like(cg_tensor *t) { return cg_full_like(t, 1.0); }
 
-/* Stores v as element i of a host array of dtype dt (halves are never asked for). */
+/* v truncated to an integer, saturated to int64 (a plain cast of an out-of-range
+ * double is undefined behaviour); NaN gives 0. */
+static int64_t to_i64(double v) {
+  if (v != v) return 0;
+  return v >= 0x1p63 ? INT64_MAX : v <= -0x1p63 ? INT64_MIN : (int64_t)v;
+}
+
+/* Stores v as element i of a host array of dtype dt (halves are never asked for).
+ * Integers out of the dtype's range wrap like a C cast from int64. */
 static void store_as(void *buf, cg_dtype dt, int64_t i, double v) {
   switch (dt) {
   case CG_BOOL: ((bool *)buf)[i] = v != 0; break;
-  case CG_INT8: ((int8_t *)buf)[i] = (int8_t)v; break;
-  case CG_INT16: ((int16_t *)buf)[i] = (int16_t)v; break;
-  case CG_INT32: ((int32_t *)buf)[i] = (int32_t)v; break;
-  case CG_INT64: ((int64_t *)buf)[i] = (int64_t)v; break;
-  /* negative values wrap like a C cast from a signed integer */
-  case CG_UINT8: ((uint8_t *)buf)[i] = (uint8_t)(int64_t)v; break;
-  case CG_UINT16: ((uint16_t *)buf)[i] = (uint16_t)(int64_t)v; break;
-  case CG_UINT32: ((uint32_t *)buf)[i] = (uint32_t)(int64_t)v; break;
-  case CG_UINT64: ((uint64_t *)buf)[i] = v < 0 ? (uint64_t)(int64_t)v : (uint64_t)v; break;
+  case CG_INT8: ((int8_t *)buf)[i] = (int8_t)to_i64(v); break;
+  case CG_INT16: ((int16_t *)buf)[i] = (int16_t)to_i64(v); break;
+  case CG_INT32: ((int32_t *)buf)[i] = (int32_t)to_i64(v); break;
+  case CG_INT64: ((int64_t *)buf)[i] = to_i64(v); break;
+  case CG_UINT8: ((uint8_t *)buf)[i] = (uint8_t)to_i64(v); break;
+  case CG_UINT16: ((uint16_t *)buf)[i] = (uint16_t)to_i64(v); break;
+  case CG_UINT32: ((uint32_t *)buf)[i] = (uint32_t)to_i64(v); break;
+  case CG_UINT64: ((uint64_t *)buf)[i] = v >= 0x1p63 && v < 0x1p64 ? (uint64_t)v : (uint64_t)to_i64(v); break;
   case CG_FLOAT64: ((double *)buf)[i] = v; break;
   default: ((float *)buf)[i] = (float)v; break;
   }
@@ -149,7 +156,7 @@ static cg_tensor *from_doubles(const char *op, const double *v, cg_dtype dt, int
 
 /* Host array of n doubles for generators; NULL with an error when too big. */
 static double *host_doubles(const char *op, int64_t n) {
-  double *v = n >= 0 && (uint64_t)n < SIZE_MAX / sizeof(double) ? malloc((size_t)(n ? n : 1) * sizeof(double)) : NULL;
+  double *v = n >= 0 && n <= ((int64_t)1 << 32) ? malloc((size_t)(n ? n : 1) * sizeof(double)) : NULL;
   if (!v) cg__op_error(op, CG_ERR_NOMEM, "cannot allocate %lld elements", (long long)n);
   return v;
 }
@@ -159,7 +166,7 @@ cg_tensor *cg_arange(double start, double stop, double step, cg_dtype dtype) {
     return cg__op_error("arange", CG_ERR_INVALID, "bad range start=%g stop=%g step=%g", start,
                         stop, step);
   double len = ceil((stop - start) / step);
-  int64_t n = len > 0 ? (int64_t)len : 0;
+  int64_t n = len > 0 ? to_i64(len) : 0;
   double *v = host_doubles("arange", n);
   if (!v) return NULL;
   for (int64_t i = 0; i < n; i++) v[i] = start + (double)i * step;
@@ -523,11 +530,12 @@ cg_tensor *cg_std(cg_tensor *a, int naxes, const int *axes, bool keepdim, int co
   return finish(cg_sqrt(cg_var(a, naxes, axes, keepdim, correction)));
 }
 
-/* Shape with every dim 1 except `axis` = n (to broadcast an arange along axis). */
-static cg_tensor *arange_along(int ndim, int axis, int64_t n, cg_dtype dt) {
+/* arange(n) shaped with every dim 1 except `axis` (to broadcast along axis), on the
+ * device of ref. */
+static cg_tensor *arange_along(cg_tensor *ref, int ndim, int axis, int64_t n, cg_dtype dt) {
   int64_t s[CG_MAX_DIMS];
   for (int i = 0; i < ndim; i++) s[i] = i == axis ? n : 1;
-  cg_tensor *r = cg_arange(0, (double)n, 1, dt);
+  cg_tensor *r = on_device_of(cg_arange(0, (double)n, 1, dt), ref);
   return r ? cg_reshape(r, ndim, s) : NULL;
 }
 
@@ -543,7 +551,7 @@ cg_tensor *cg_argmax(cg_tensor *a, int axis, bool keepdim) {
   cg_tensor *hit = cg_eq(a, m);
   if (cg__is_float(cg_tensor_dtype(a)))
     hit = cg_logical_or(hit, cg_logical_and(cg_ne(a, a), cg_ne(m, m)));
-  cg_tensor *rev = cg_rsubs(arange_along(cg_ndim(a), ax, n, CG_INT32), (double)n);
+  cg_tensor *rev = cg_rsubs(arange_along(a, cg_ndim(a), ax, n, CG_INT32), (double)n);
   cg_tensor *v = hit && rev ? cg_where(hit, rev, k_like(rev, 0)) : NULL;
   return finish(cg_rsubs(cg_max(v, 1, &ax, keepdim), (double)n));
 }
@@ -772,7 +780,7 @@ cg_tensor *cg_gather(cg_tensor *a, int axis, cg_tensor *index) {
   s[nd] = n;
   /* a values: (index dims with 1 at axis, n) */
   cg_tensor *vals = cg_reshape(cg_permute(cg_shrink(a, r), order), nd + 1, s);
-  cg_tensor *hit = cg_eq(cg_unsqueeze(index, nd), arange_along(nd + 1, nd, n, cg_tensor_dtype(index)));
+  cg_tensor *hit = cg_eq(cg_unsqueeze(index, nd), arange_along(index, nd + 1, nd, n, cg_tensor_dtype(index)));
   cg_tensor *sel = vals && hit ? cg_where(hit, vals, k_like(vals, 0)) : NULL;
   int last = nd;
   return finish(cg_sum(sel, 1, &last, false));
@@ -787,7 +795,7 @@ cg_tensor *cg_one_hot(cg_tensor *labels, int64_t classes) {
                         cg_dtype_name(cg_tensor_dtype(labels)), cg__shape_str(labels),
                         (long long)classes);
   cg_scope_push();
-  cg_tensor *idx = arange_along(nd + 1, nd, classes, cg_tensor_dtype(labels));
+  cg_tensor *idx = arange_along(labels, nd + 1, nd, classes, cg_tensor_dtype(labels));
   return finish(cg_cast(cg_eq(cg_unsqueeze(labels, nd), idx), CG_FLOAT32));
 }
 
