@@ -137,8 +137,9 @@ static cg_pstatus p_device_open(void *ctx, int index, void **out) {
     return CG_P_ERR_NOMEM;
   }
   uint64_t fh = cg__llvm_hash(d->features, strlen(d->features), 0);
-  snprintf(d->compiler_id, sizeof d->compiler_id, "LLVM %s %s %016llx", LLVM_VERSION_STRING,
-           d->cpu, (unsigned long long)fh);
+  const char *ct = cg__llvm_option("CG_LLVM_CONTRACT");
+  snprintf(d->compiler_id, sizeof d->compiler_id, "LLVM %s %s %016llx%s", LLVM_VERSION_STRING,
+           d->cpu, (unsigned long long)fh, ct && ct[0] == '1' ? " contract" : "");
   d->threads = thread_count();
   pthread_mutex_init(&d->mu, NULL);
   *out = d;

@@ -12,8 +12,8 @@
  * float registers holding exactly representable values (rounded to nearest even after
  * every arithmetic op), i16 bits in global memory, float in REG/LOCAL arrays. Integer
  * ops wrap; IDIV/MOD by 0 give 0; shift amounts are masked; float->int saturates to
- * the 32/64-bit range then wraps; MAX propagates NaN. No fast-math flags are used;
- * MULACC uses llvm.fmuladd (may fuse). */
+ * the target type (NaN -> 0), float->bool is != 0; MAX propagates NaN. No fast-math
+ * flags; MULACC is unfused like the ref unless CG_LLVM_CONTRACT=1 (llvm.fmuladd). */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,6 +42,7 @@ typedef struct {
   LLVMBasicBlockRef *blk_exit;  /* RANGE: loop exit; IF: endif block */
   LLVMBasicBlockRef *blk_head;  /* RANGE: loop header */
   uint8_t *idx_only;            /* 1: int op used only for addressing (nsw is safe) */
+  int contract;                 /* CG_LLVM_CONTRACT=1: MULACC may fuse (llvm.fmuladd) */
   LLVMValueRef bufs, vars, gid[3];
   LLVMValueRef zero_buf;        /* 128 zero bytes: the address of a gated-off load */
   LLVMTypeRef tvoid, t1, t8, t16, t32, t64, tf, td;
@@ -254,12 +255,12 @@ static LLVMValueRef int_divmod(lw *L, int is_mod, int sgn, LLVMValueRef a, LLVMV
   return LLVMBuildSelect(b, zero, ci(t, 0), q, "");
 }
 
-/* max(a, b) for floats: NaN if either is NaN. */
+/* max(a, b) for floats: a < b ? b : a, NaN if either is NaN (the ref's rule, so
+ * max(-0, +0) is -0). */
 static LLVMValueRef fmax_nan(lw *L, LLVMValueRef a, LLVMValueRef bb) {
-  LLVMValueRef gt = LLVMBuildFCmp(L->b, LLVMRealOGT, a, bb, "");
-  LLVMValueRef m = LLVMBuildSelect(L->b, gt, a, bb, "");
-  LLVMValueRef an = LLVMBuildFCmp(L->b, LLVMRealUNO, a, a, "");
-  return LLVMBuildSelect(L->b, an, a, m, "");
+  LLVMValueRef m = LLVMBuildSelect(L->b, LLVMBuildFCmp(L->b, LLVMRealOLT, a, bb, ""), bb, a, "");
+  m = LLVMBuildSelect(L->b, LLVMBuildFCmp(L->b, LLVMRealUNO, bb, bb, ""), bb, m, "");
+  return LLVMBuildSelect(L->b, LLVMBuildFCmp(L->b, LLVMRealUNO, a, a, ""), a, m, "");
 }
 
 /* Shift amount masked to the bit width of a. */
@@ -329,9 +330,9 @@ static LLVMValueRef int_binary(lw *L, int op, uint8_t s, int nsw, LLVMValueRef a
   case CG_IR_AND: return LLVMBuildAnd(b, a, bb, "");
   case CG_IR_OR: return LLVMBuildOr(b, a, bb, "");
   case CG_IR_XOR: return LLVMBuildXor(b, a, bb, "");
-  case CG_IR_SHL: return isb ? NULL : LLVMBuildShl(b, a, shift_amount(L, a, bb), "");
+  case CG_IR_SHL: return isb ? a : LLVMBuildShl(b, a, shift_amount(L, a, bb), "");
   case CG_IR_SHR:
-    if (isb) return NULL;
+    if (isb) return a; /* shift counts are masked to 0 bits for bool */
     return sgn ? LLVMBuildAShr(b, a, shift_amount(L, a, bb), "") : LLVMBuildLShr(b, a, shift_amount(L, a, bb), "");
   default: return NULL;
   }
@@ -367,10 +368,12 @@ static LLVMValueRef lower_alu(lw *L, uint32_t i, const cg_ir_inst *in, uint8_t s
     match2(L, &x, &y);
     match2(L, &x, &z);
     match2(L, &y, &z);
-    if (fl) {
+    if (fl && L->contract) {
       LLVMTypeRef t = LLVMTypeOf(x);
       LLVMValueRef args[3] = {x, y, z};
       r = intrin(L, "llvm.fmuladd", &t, 1, args, 3);
+    } else if (fl) { /* unfused: a*b rounded to the type, then + c */
+      r = LLVMBuildFAdd(L->b, round_to(L, LLVMBuildFMul(L->b, x, y, ""), in->type.scalar), z, "");
     } else {
       r = LLVMBuildAdd(L->b, LLVMBuildMul(L->b, x, y, ""), z, "");
     }
@@ -392,19 +395,10 @@ static LLVMValueRef lower_alu(lw *L, uint32_t i, const cg_ir_inst *in, uint8_t s
 
 static unsigned int_bits(uint8_t s) { return (unsigned)cg_ir_scalar_size(s) * 8; }
 
-/* float register -> integer type d: saturate to the 32/64-bit range, then wrap. */
+/* float register -> integer type d: truncate toward zero, saturate to d, NaN -> 0. */
 static LLVMValueRef float_to_int(lw *L, LLVMValueRef v, uint8_t d) {
-  unsigned n = lanes(v), w = int_bits(d);
-  LLVMTypeRef src = LLVMTypeOf(v), dst = vec_of(val_scalar(L, d), n);
-  LLVMTypeRef wide = vec_of(w < 32 || d == CG_IR_INT32 ? L->t32 : L->t64, n);
-  LLVMTypeRef ov[2] = {wide, src};
-  LLVMValueRef r = intrin(L, "llvm.fptosi.sat", ov, 2, &v, 1);
-  if (d == CG_IR_UINT64) { /* non-negative values use the full unsigned range */
-    LLVMValueRef u = intrin(L, "llvm.fptoui.sat", ov, 2, &v, 1);
-    LLVMValueRef neg = LLVMBuildFCmp(L->b, LLVMRealOLT, v, cf(src, 0.0), "");
-    r = LLVMBuildSelect(L->b, neg, r, u, "");
-  }
-  return wide == dst ? r : LLVMBuildTrunc(L->b, r, dst, "");
+  LLVMTypeRef ov[2] = {vec_of(val_scalar(L, d), lanes(v)), LLVMTypeOf(v)};
+  return intrin(L, cg_ir_is_signed(d) ? "llvm.fptosi.sat" : "llvm.fptoui.sat", ov, 2, &v, 1);
 }
 
 static LLVMValueRef lower_cast(lw *L, LLVMValueRef v, uint8_t s, uint8_t d) {
@@ -915,6 +909,8 @@ static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LL
   }
   if (check_insts(L)) return -1;
   mark_index_math(L);
+  const char *ct = cg__llvm_option("CG_LLVM_CONTRACT");
+  L->contract = ct && ct[0] == '1';
   L->c = LLVMContextCreate();
   L->t1 = LLVMInt1TypeInContext(L->c);
   L->t8 = LLVMInt8TypeInContext(L->c);
