@@ -417,9 +417,11 @@ cg_tensor *cg_tanh(cg_tensor *a) { return unary(a, tanh_body, 0, true); }
 /* x > 0 as a mask */
 static cg_tensor *positive(cg_tensor *x) { return cg_gt(x, k_like(x, 0)); }
 
-/* maximum(x, 0): one use of x, so it fuses into a reduce before it. The gradient at
- * exactly 0 is 0.5 (MAX splits ties), where PyTorch gives 0. */
-static cg_tensor *relu_body(cg_tensor *x, double p) { return cg_maximum(x, k_like(x, 0)); }
+/* where(x > 0, x, 0): the gradient at 0 is 0 as in PyTorch (maximum(x, 0) would
+ * split the tie and give 0.5) */
+static cg_tensor *relu_body(cg_tensor *x, double p) {
+  return cg_where(positive(x), x, k_like(x, 0));
+}
 static cg_tensor *leaky_body(cg_tensor *x, double slope) {
   return cg_where(positive(x), x, cg_muls(x, slope));
 }

@@ -636,14 +636,14 @@ static void test_grads(void) {
   EXPECT("grad cross_entropy", cg_grad(x), g, R * C, 1e-6);
   /* d/dx sum(relu(x) + abs(x) + tanh(x)) */
   cg_zero_grad(x);
-  xv[0] = 0; /* abs'(0) = 0; relu'(0) = 0.5 (maximum splits ties) */
+  xv[0] = 0; /* relu'(0) = abs'(0) = 0 as in PyTorch */
   cg_tensor *x2 = tf(xv, 2, (int64_t[]){R, C});
   cg_set_requires_grad(x2, true);
   cg_tensor *y = cg_add(cg_add(cg_relu(x2), cg_abs(x2)), cg_tanh(x2));
   CHECK(cg_backward(cg_sum(y, 0, NULL, false)) == CG_OK, "backward act: %s", cg_last_error());
   for (int i = 0; i < R * C; i++) {
     double t = tanh(xv[i]);
-    g[i] = (xv[i] > 0) + 0.5 * (xv[i] == 0) + ((xv[i] > 0) - (xv[i] < 0)) + 1 - t * t;
+    g[i] = (xv[i] > 0) + ((xv[i] > 0) - (xv[i] < 0)) + 1 - t * t;
   }
   EXPECT("grad relu+abs+tanh", cg_grad(x2), g, R * C, 1e-5);
   /* matmul gradient: d sum(a @ b) / da = row sums of b broadcast */
