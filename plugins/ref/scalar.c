@@ -183,11 +183,11 @@ ref_lane ref_const(int s, int64_t arg) {
   return v;
 }
 
-/* Float -> integer type `to`: truncate toward zero, saturate, NaN -> 0. */
+/* Float -> integer type `to`: truncate toward zero, saturate, NaN -> 0; -> bool is != 0. */
 static uint64_t float_to_int(int to, double x) {
+  if (to == CG_IR_BOOL) return x != 0; /* NaN is true */
   if (isnan(x)) return 0;
   x = trunc(x);
-  if (to == CG_IR_BOOL) return x != 0;
   int bits = bits_of(to);
   if (cg_ir_is_signed((uint8_t)to)) {
     double lim = ldexp(1.0, bits - 1); /* 2^(bits-1) */
