@@ -18,7 +18,7 @@ const cg_cstyle_dialect cg_cstyle_c = {
     .signature = CG_CSTYLE_SIG_C_RANGE,
     .kernel_prefix = "void",
     .func_prefix = "static inline",
-    .group_id = {"(cg_g % grid[0])", "((cg_g / grid[0]) % grid[1])", "(cg_g / (grid[0] * grid[1]))"},
+    .group_id = {"cg_i0", "cg_i1", "cg_i2"}, /* see CG_CSTYLE_SIG_C_RANGE */
     .local_id = {"0", "0", "0"},
     .type_names = {"bool", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t",
                    "uint64_t", "uint16_t", "uint16_t", "float", "double", "void"},

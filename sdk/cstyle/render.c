@@ -495,10 +495,17 @@ static int bitcast_inst(rc *r, uint32_t i) {
   return 0;
 }
 
+/* A C-range kernel over a 1-D grid uses the flat group id directly (no div/mod, and
+ * the group loop stays vectorizable). */
+static int c_range_1d(const rc *r) {
+  return r->d->signature == CG_CSTYLE_SIG_C_RANGE && r->p->global[1] <= 1 && r->p->global[2] <= 1;
+}
+
 static int special_inst(rc *r, uint32_t i) {
   const cg_ir_inst *in = &r->ins[i];
   int kind = (int)(in->arg / 3), axis = (int)(in->arg % 3);
   const char *e = kind == CG_IR_SPECIAL_GROUP ? r->d->group_id[axis] : r->d->local_id[axis];
+  if (kind == CG_IR_SPECIAL_GROUP && c_range_1d(r)) e = axis ? "0" : "cg_g"; /* flat id is the x id */
   if (!e) return fail(r, i, "thread id not available in this dialect");
   sbuf o = {0};
   def_open(r, &o, i, kind == CG_IR_SPECIAL_GROUP ? "gidx" : "lidx");
@@ -607,10 +614,12 @@ static int emit_inst(rc *r, uint32_t i) {
   case CG_IR_INDEX: {
     int32_t p = cg_ir_src(r->p, in, 0);
     const char *x = r->name[cg_ir_src(r->p, in, 1)];
-    snprintf(r->name[i], NAMELEN, "%s", r->name[p]);
+    char t[NAMELEN];
+    memcpy(r->name[i], r->name[p], NAMELEN); /* p < i: distinct rows */
     r->root[i] = r->root[p];
-    if (r->ins[p].op == CG_IR_INDEX) snprintf(r->idx[i], NAMELEN, "(%s + %s)", r->idx[p], x);
-    else snprintf(r->idx[i], NAMELEN, "%s", x);
+    if (r->ins[p].op == CG_IR_INDEX) snprintf(t, sizeof t, "(%s + %s)", r->idx[p], x);
+    else snprintf(t, sizeof t, "%s", x);
+    memcpy(r->idx[i], t, NAMELEN);
     return 0;
   }
   case CG_IR_SPECIAL: return special_inst(r, i);
@@ -750,7 +759,10 @@ static void emit_signature(rc *r) {
     sb_add(o, "%s(void **bufs, const int64_t *vars, const int64_t *grid, int64_t start, int64_t end) {\n", kn);
     for (uint32_t k = 0; k < p->nparams; k++) param_decl(r, o, k);
     for (uint32_t k = 0; k < p->nvars; k++) var_decl(r, o, k);
-    sb_add(o, "  (void)vars; (void)grid;\n  for (int64_t cg_g = start; cg_g < end; cg_g++) {\n");
+    sb_add(o, "  (void)vars; (void)grid;\n");
+    if (!c_range_1d(r)) /* group ids of `start`, then stepped with carries */
+      sb_add(o, "  int64_t cg_i0 = start %% grid[0], cg_i1 = start / grid[0] %% grid[1], cg_i2 = start / grid[0] / grid[1];\n");
+    sb_add(o, "  for (int64_t cg_g = start; cg_g < end; cg_g++) {\n");
     r->depth = 2;
     return;
   }
@@ -804,6 +816,8 @@ char *cg_cstyle_render(const cg_ir_program *p, const cg_cstyle_dialect *d, char 
   if (emit_preamble(&r)) goto done;
   emit_signature(&r);
   for (uint32_t i = 0; i < r.n && !r.bad; i++) emit_inst(&r, i);
+  if (d->signature == CG_CSTYLE_SIG_C_RANGE && !c_range_1d(&r))
+    sb_add(&r.out, "    if (++cg_i0 == grid[0]) { cg_i0 = 0; if (++cg_i1 == grid[1]) { cg_i1 = 0; cg_i2++; } }\n");
   if (d->signature == CG_CSTYLE_SIG_C_RANGE) sb_add(&r.out, "  }\n");
   sb_add(&r.out, "}\n");
 done:

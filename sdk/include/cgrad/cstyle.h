@@ -35,7 +35,9 @@ typedef enum {
    * bufs[i] = parameter i (offset already applied), vars[i] = variable i,
    * grid[3] = work-groups per axis. The body loops g over the flattened group ids
    * [start, end); group id x = g % grid[0], y = (g / grid[0]) % grid[1],
-   * z = g / (grid[0] * grid[1]). Local ids are 0 (one work-item per group). */
+   * z = g / (grid[0] * grid[1]) (kept as counters cg_i0..2 stepped with carries; when
+   * the program's global[1] and global[2] are 1 the x id is g itself, so such a kernel
+   * must be launched with a 1-D grid). Local ids are 0 (one work-item per group). */
   CG_CSTYLE_SIG_C_RANGE
 } cg_cstyle_sig;
 

@@ -1,0 +1,42 @@
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+static inline uint32_t cg_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float cg_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+void binop(void **bufs, const int64_t *vars, const int64_t *grid, int64_t start, int64_t end) {
+  int8_t *data0 = (int8_t *)bufs[0];
+  const int8_t *data1 = (const int8_t *)bufs[1];
+  const int8_t *data2 = (const int8_t *)bufs[2];
+  (void)vars; (void)grid;
+  for (int64_t cg_g = start; cg_g < end; cg_g++) {
+    int32_t gidx3 = (int32_t)cg_g;
+    int8_t val5 = data1[gidx3];
+    int8_t val7 = data2[gidx3];
+    int8_t alu8 = ((int8_t)((uint32_t)val5 + (uint32_t)val7));
+    int32_t alu10 = ((int32_t)((uint32_t)0 + (uint32_t)gidx3));
+    data0[alu10] = alu8;
+    int8_t alu13 = ((int8_t)((uint32_t)val5 * (uint32_t)val7));
+    int32_t alu15 = ((int32_t)((uint32_t)8 + (uint32_t)gidx3));
+    data0[alu15] = alu13;
+    int8_t alu18 = (val7 == 0 ? (int8_t)0 : val7 == -1 ? (int8_t)((uint32_t)0 - (uint32_t)val5) : (int8_t)(val5 / val7));
+    int32_t alu20 = ((int32_t)((uint32_t)16 + (uint32_t)gidx3));
+    data0[alu20] = alu18;
+    int8_t alu23 = ((val7 == 0 || val7 == -1) ? (int8_t)0 : (int8_t)(val5 % val7));
+    int32_t alu25 = ((int32_t)((uint32_t)24 + (uint32_t)gidx3));
+    data0[alu25] = alu23;
+    int8_t alu28 = ((int8_t)((uint32_t)val5 << (val7 & 7)));
+    int32_t alu30 = ((int32_t)((uint32_t)32 + (uint32_t)gidx3));
+    data0[alu30] = alu28;
+    int8_t alu33 = ((int8_t)(val5 >> (val7 & 7)));
+    int32_t alu35 = ((int32_t)((uint32_t)40 + (uint32_t)gidx3));
+    data0[alu35] = alu33;
+    int8_t alu38 = (val5 < val7 ? val7 : val5);
+    int32_t alu40 = ((int32_t)((uint32_t)48 + (uint32_t)gidx3));
+    data0[alu40] = alu38;
+    bool alu43 = (val5 < val7);
+    int8_t cast44 = ((int8_t)alu43);
+    int32_t alu46 = ((int32_t)((uint32_t)56 + (uint32_t)gidx3));
+    data0[alu46] = cast44;
+  }
+}

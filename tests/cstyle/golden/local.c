@@ -1,0 +1,21 @@
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+static inline uint32_t cg_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float cg_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+void local_mem(void **bufs, const int64_t *vars, const int64_t *grid, int64_t start, int64_t end) {
+  float *data0 = (float *)bufs[0];
+  const float *data1 = (const float *)bufs[1];
+  (void)vars; (void)grid;
+  for (int64_t cg_g = start; cg_g < end; cg_g++) {
+    float smem2[4];
+    int32_t gidx3 = (int32_t)cg_g;
+    int32_t lidx4 = (int32_t)0;
+    float val7 = data1[gidx3];
+    float alu8 = (val7 * 2.0f);
+    smem2[lidx4] = alu8;
+    float val13 = smem2[lidx4];
+    data0[gidx3] = val13;
+  }
+}

@@ -1,0 +1,26 @@
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+static inline uint32_t cg_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
+static inline float cg_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
+void r_sum(void **bufs, const int64_t *vars, const int64_t *grid, int64_t start, int64_t end) {
+  float *data0 = (float *)bufs[0];
+  const float *data1 = (const float *)bufs[1];
+  (void)vars; (void)grid;
+  for (int64_t cg_g = start; cg_g < end; cg_g++) {
+    int32_t gidx2 = (int32_t)cg_g;
+    float acc4[1];
+    acc4[0] = 0.0f;
+    int32_t alu9 = ((int32_t)((uint32_t)gidx2 * (uint32_t)16));
+    for (int32_t ridx11 = 0; ridx11 < 16; ridx11++) {
+      int32_t alu12 = ((int32_t)((uint32_t)alu9 + (uint32_t)ridx11));
+      float val14 = data1[alu12];
+      float val16 = acc4[0];
+      float alu17 = (val16 + val14);
+      acc4[0] = alu17;
+    }
+    float val22 = acc4[0];
+    data0[gidx2] = val22;
+  }
+}
