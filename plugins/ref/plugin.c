@@ -278,7 +278,7 @@ static cg_pstatus launch_dims(const cg_ir_program *ir, const cg_launch_args *a, 
   for (int k = 0; k < 3; k++) {
     l->global[k] = a->global[k] ? a->global[k] : ir->global[k];
     l->local[k] = a->local[k] ? a->local[k] : ir->local[k];
-    items *= l->local[k];
+    items *= l->local[k] <= REF_MAX_LOCAL ? l->local[k] : REF_MAX_LOCAL + 1; /* no wrap */
   }
   if (items > REF_MAX_LOCAL)
     return ref_error("ref: %s: %llu work-items per group, max %d", ir->name, (unsigned long long)items,

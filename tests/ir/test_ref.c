@@ -547,6 +547,11 @@ static void test_errors(void) {
   kernel_begin("big_group", 1, 512);
   p = kernel_end();
   CHECK(run_prog(&P, p, NULL, 0, NULL, 0) == CG_P_ERR_INVALID, "512 items per group accepted");
+  void *hb = NULL;
+  cg_launch_args wrap = {.struct_size = sizeof wrap, .local = {1u << 22, 1u << 22, 1u << 20}}; /* product 2^64 */
+  CHECK(P.api->program_load(P.dev, p, NULL, 0, &hb) == CG_P_OK && P.api->launch(P.dev, hb, &wrap) == CG_P_ERR_INVALID,
+        "local dims whose product wraps accepted");
+  P.api->program_unload(P.dev, hb);
   free(p);
   /* invalid program: rejected at load with the verifier's message */
   char err[128];
