@@ -401,6 +401,21 @@ static LLVMValueRef float_to_int(lw *L, LLVMValueRef v, uint8_t d) {
   return intrin(L, cg_ir_is_signed(d) ? "llvm.fptosi.sat" : "llvm.fptoui.sat", ov, 2, &v, 1);
 }
 
+/* double -> float rounded to odd (toward zero, then the last bit set when inexact): a
+ * second rounding to a 16-bit float is then correctly rounded (no double rounding). */
+static LLVMValueRef f64_to_f32_odd(lw *L, LLVMValueRef d) {
+  LLVMBuilderRef b = L->b;
+  unsigned n = lanes(d);
+  LLVMTypeRef F = vec_of(L->tf, n), I = vec_of(L->t32, n);
+  LLVMValueRef f = LLVMBuildFPTrunc(b, d, F, ""), back = LLVMBuildFPExt(b, f, LLVMTypeOf(d), "");
+  LLVMValueRef fb = LLVMBuildBitCast(b, f, I, "");
+  LLVMValueRef over = LLVMBuildFCmp(b, LLVMRealOGT, intrin1(L, "llvm.fabs", back), intrin1(L, "llvm.fabs", d), "");
+  fb = LLVMBuildSelect(b, over, LLVMBuildSub(b, fb, ci(I, 1), ""), fb, "");
+  LLVMValueRef inexact = LLVMBuildFCmp(b, LLVMRealONE, back, d, "");
+  fb = LLVMBuildSelect(b, inexact, LLVMBuildOr(b, fb, ci(I, 1), ""), fb, "");
+  return LLVMBuildBitCast(b, fb, F, "");
+}
+
 static LLVMValueRef lower_cast(lw *L, LLVMValueRef v, uint8_t s, uint8_t d) {
   LLVMBuilderRef b = L->b;
   unsigned n = lanes(v);
@@ -409,6 +424,13 @@ static LLVMValueRef lower_cast(lw *L, LLVMValueRef v, uint8_t s, uint8_t d) {
   if (d == CG_IR_BOOL) {
     if (cg_ir_is_float(s)) return LLVMBuildFCmp(b, LLVMRealUNE, v, cf(LLVMTypeOf(v), 0.0), "");
     return LLVMBuildICmp(b, LLVMIntNE, v, ci(LLVMTypeOf(v), 0), "");
+  }
+  int half = d == CG_IR_FLOAT16 || d == CG_IR_BFLOAT16;
+  if (half && (s == CG_IR_FLOAT64 || (!cg_ir_is_float(s) && cg_ir_scalar_size(s) >= 4))) {
+    /* through double (exact for ints below 2^53) and round-to-odd float */
+    LLVMTypeRef D = vec_of(L->td, n);
+    if (!cg_ir_is_float(s)) v = cg_ir_is_signed(s) ? LLVMBuildSIToFP(b, v, D, "") : LLVMBuildUIToFP(b, v, D, "");
+    return round_to(L, f64_to_f32_odd(L, v), d);
   }
   if (cg_ir_is_float(d)) {
     LLVMValueRef r;

@@ -208,9 +208,9 @@ static int64_t geti(int s, const void *buf, size_t i) {
 
 /* Test inputs: n values for scalar s, as doubles (floats) or ints. */
 static const double FVALS[] = {0.0, -0.0, 1.0, -1.5, 2.5, 3.75, -7.25, 100.5, 1e-3, -0.3333,
-                               65504.0, 1e5, -2e9, 3e9, NAN, INFINITY, -INFINITY, 0.1, 12345.678, -0.5};
+                               65504.0, 1e5, -2e9, 3e9, NAN, INFINITY, -INFINITY, 0.1, 0x1.0020000001p0, -0.5}; /* a 16-bit tie + tiny */
 static const int64_t IVALS[] = {0, 1, -1, 2, 7, -7, 100, -128, 127, 255, 32767, -32768, 65535,
-                                2147483647, -2147483647 - 1, 4294967295LL, 3, -3, 64, 31};
+                                2147483647, -2147483647 - 1, 4294967295LL, 3, -3, 16842753, 31}; /* 2^24+2^16+1: bf16 tie + 1 */
 #define NVALS 20
 
 static double fval(int s, int i) { return rnd(s, FVALS[i % NVALS]); }
