@@ -39,6 +39,7 @@ typedef struct {
   const ref_launch *l;
   const int32_t *srcs;
   uint32_t gid[3];
+  uint64_t steps;       /* instructions executed so far */
   unsigned char *local; /* local_bytes */
   char *err;
   size_t errlen;
@@ -264,6 +265,8 @@ static cg_pstatus run_item(run *r, item *it) {
       it->state = ITEM_DONE;
       break;
     }
+    if (r->l->max_steps && ++r->steps > r->l->max_steps)
+      return rfail(r, it->pc, "gave up after %llu instructions (REF_MAX_STEPS)", (unsigned long long)r->l->max_steps);
     cg_pstatus st = exec(r, it, it->pc);
     if (st) return st;
   }

@@ -3,7 +3,9 @@
  * and barriers, memory from malloc (64-byte aligned), render = the IR text ("cgir"),
  * no compile step; program_load verifies and copies the IR, launch interprets it
  * (interp.c). Every object is on its context's live list so shutdown frees what the
- * host left behind. Errors go through host->set_error; nothing here prints or aborts. */
+ * host left behind. Errors go through host->set_error; nothing here prints or aborts.
+ * Host option REF_MAX_STEPS=n makes a launch fail after n executed instructions (a
+ * guard for fuzzing and for conformance runs of kernels that might not terminate). */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -328,6 +330,8 @@ static cg_pstatus ref_launch_fn(void *dev, void *handle, const cg_launch_args *a
     char err[512];
     double t0 = now_s();
     l.bufs = mem, l.vars = a.vars;
+    const char *opt = g_host.get_option ? g_host.get_option(g_host.host_ctx, "REF_MAX_STEPS") : NULL;
+    l.max_steps = opt ? strtoull(opt, NULL, 10) : 0;
     st = ref_run(&h->prog, &l, err, sizeof err);
     if (st) ref_error("ref: %s", err);
     else if (a.time_s) *a.time_s = now_s() - t0;

@@ -64,6 +64,7 @@ typedef struct {
   const ref_mem *bufs;   /* one per param */
   const int64_t *vars;   /* one per var, already range-checked */
   uint32_t global[3], local[3];
+  uint64_t max_steps;    /* instructions executed before giving up; 0 = no limit */
 } ref_launch;
 
 /* Builds the tables of p (p->ir set, verified). Returns 0 or -1 with err set. */

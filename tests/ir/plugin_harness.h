@@ -18,7 +18,11 @@
 static char g_err[1024];
 static inline void host_log(void *c, int level, const char *msg) { (void)c, (void)level, (void)msg; }
 static inline void host_set_error(void *c, const char *msg) { (void)c, snprintf(g_err, sizeof g_err, "%s", msg); }
-static inline const char *host_option(void *c, const char *key) { return (void)c, (void)key, NULL; }
+static const char *g_max_steps; /* answer to the REF_MAX_STEPS option, NULL = unset */
+static inline const char *host_option(void *c, const char *key) {
+  (void)c;
+  return !strcmp(key, "REF_MAX_STEPS") ? g_max_steps : NULL;
+}
 static const cg_host_services g_services = {sizeof(cg_host_services), NULL, host_log, host_set_error,
                                             host_option};
 

@@ -580,6 +580,74 @@ static void test_errors(void) {
   P.api->mem_free(P.dev, empty);
 }
 
+/* ---------------------------------------------------------------- fuzz */
+
+/* Random byte flips in the instruction and source tables of real kernels: whatever the
+ * verifier accepts must run (or fail cleanly) without a crash, an out-of-bounds access
+ * or undefined behaviour (ASan/UBSan builds check), within a step budget. */
+static void fuzz_program(const cg_ir_program *base, int iters) {
+  size_t lo = base->insts_off, hi = base->srcs_off + (size_t)base->nsrcs * 4;
+  int ran = 0;
+  for (int it = 0; it < iters; it++) {
+    cg_ir_program *q = malloc(base->total_size);
+    memcpy(q, base, base->total_size);
+    int edits = 1 + (int)(rnd() % 2);
+    for (int e = 0; e < edits; e++) ((unsigned char *)q)[lo + rnd() % (hi - lo)] ^= (unsigned char)(1u << (rnd() % 8));
+    char err[128];
+    if (cg_ir_verify(q, q->total_size, err, sizeof err) == 0) {
+      hbuf bufs[8];
+      int64_t vars[4] = {0, 0, 0, 0};
+      for (uint32_t k = 0; k < q->nparams; k++) {
+        const cg_ir_param *pa = &cg_ir_params(q)[k];
+        bufs[k].bytes = (size_t)pa->count * cg_ir_scalar_size(pa->scalar);
+        bufs[k].data = calloc(1, bufs[k].bytes + 1);
+      }
+      for (uint32_t k = 0; k < q->nvars; k++) vars[k] = cg_ir_vars(q)[k].min;
+      run_prog(&P, q, bufs, (int)q->nparams, vars, (int)q->nvars);
+      for (uint32_t k = 0; k < q->nparams; k++) free(bufs[k].data);
+      ran++;
+    }
+    free(q);
+  }
+  CHECK(ran > iters / 50, "fuzz: only %d of %d mutants verified", ran, iters);
+  printf("fuzz: %d of %d mutants verified and ran\n", ran, iters);
+}
+
+/* Builds the kernels of the numeric tests again (small sizes) and fuzzes them. */
+static void test_fuzz(void) {
+  g_max_steps = "20000";
+  kernel_begin("fz", 4, 2);
+  int nv = cg_irb_var(B, "n", 0, 3);
+  int32_t po = param(CG_IR_INT32, CG_IR_PARAM_WRITE, 8), pa = param(CG_IR_INT32, CG_IR_PARAM_READ, 8);
+  int32_t sh = E(CG_IR_DEFINE_LOCAL, TP(CG_IR_INT32, 1, CG_IR_AS_LOCAL), 2, 0);
+  int32_t acc = E(CG_IR_DEFINE_REG, TP(CG_IR_INT32, 1, CG_IR_AS_REG), 4, 0);
+  int32_t z = ci(CG_IR_INT32, 0), l = lidx(0), n = E(CG_IR_VAR, T(CG_IR_INT32), nv, 0);
+  int32_t i = alu2(CG_IR_ADD, alu2(CG_IR_MUL, gidx(0), ci(CG_IR_INT32, 2)), l);
+  int32_t x = E(CG_IR_LOAD, T(CG_IR_INT32), 0, 3, at(pa, i, 1), cmp(CG_IR_CMPLT, n, i), ci(CG_IR_INT32, 5));
+  store(sh, l, alu2(CG_IR_SHL, x, n));
+  E(CG_IR_BARRIER, VOID_T, 0, 0);
+  store(acc, z, z);
+  int32_t k = E(CG_IR_RANGE, T(CG_IR_INT32), 0, 2, z, ci(CG_IR_INT32, 2));
+  int32_t v = load(sh, k, 1);
+  store(acc, z, alu2(CG_IR_ADD, load(acc, z, 1), alu2(CG_IR_IDIV, v, alu2(CG_IR_SUB, k, n))));
+  E(CG_IR_ENDRANGE, VOID_T, 0, 1, k);
+  int32_t f = E(CG_IR_CAST, T(CG_IR_FLOAT16), 0, 1, load(acc, z, 1));
+  int32_t vec = E(CG_IR_VECTORIZE, TV(CG_IR_FLOAT16, 2), 0, 2, f, f);
+  int32_t bits = E(CG_IR_BITCAST, T(CG_IR_INT32), 0, 1, vec);
+  store(po, i, alu2(CG_IR_MOD, bits, ci(CG_IR_INT32, 1000)));
+  cg_ir_program *p = kernel_end();
+  if (p) fuzz_program(p, 20000);
+  free(p);
+  g_max_steps = "50";
+  kernel_begin("spin", 1, 1);
+  int32_t r = E(CG_IR_RANGE, T(CG_IR_INT32), 0, 2, ci(CG_IR_INT32, 0), ci(CG_IR_INT32, 1000));
+  E(CG_IR_ENDRANGE, VOID_T, 0, 1, r);
+  p = kernel_end();
+  CHECK(run_prog(&P, p, NULL, 0, NULL, 0) == CG_P_ERR_LAUNCH && strstr(g_err, "REF_MAX_STEPS"), "step budget: %s", g_err);
+  free(p);
+  g_max_steps = NULL;
+}
+
 /* ---------------------------------------------------------------- ABI rules */
 
 static void test_struct_sizes(void) {
@@ -652,6 +720,7 @@ int main(void) {
   test_local_barrier();
   test_vectors();
   test_errors();
+  test_fuzz();
   test_struct_sizes();
   plug_close(&P);
   if (g_failures) fprintf(stderr, "%d check(s) failed\n", g_failures);
