@@ -46,16 +46,27 @@ struct cg__llvm_pool {
   int nworkers;
   pthread_t *th;
   pthread_mutex_t run_mu; /* one job at a time */
-  pthread_mutex_t mu;
+  pthread_mutex_t mu;     /* guards sleeping on go / done */
   pthread_cond_t go, done;
-  uint64_t gen;           /* bumped for every job */
-  int stop, busy;         /* busy: workers not yet done with the job */
-  cg__llvm_kernel_fn fn;  /* the job */
+  atomic_ullong gen;      /* bumped for every job */
+  atomic_int stop, busy;  /* busy: workers not yet done with the job */
+  int sleepers;           /* workers blocked on go (under mu) */
+  cg__llvm_kernel_fn fn;  /* the job, published by the gen bump */
   void **bufs;
   const int64_t *vars;
   int64_t total, chunk;
   atomic_llong next;
 };
+
+/* Spin iterations before a worker or the launcher blocks: back-to-back launches then
+ * skip the futex round trip (tens of microseconds on a busy machine). */
+#define CG_LLVM_SPIN 20000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 
 /* Message of an LLVMErrorRef (consumed) into buf. */
 static void error_text(LLVMErrorRef e, char *buf, size_t n) {
@@ -228,25 +239,35 @@ static void run_chunks(cg__llvm_pool *P) {
 
 static void *worker(void *arg) {
   cg__llvm_pool *P = arg;
-  uint64_t seen = 0;
-  pthread_mutex_lock(&P->mu);
+  unsigned long long seen = 0;
   for (;;) {
-    while (!P->stop && P->gen == seen) pthread_cond_wait(&P->go, &P->mu);
-    if (P->stop) break;
-    seen = P->gen;
-    pthread_mutex_unlock(&P->mu);
+    for (int k = 0; k < CG_LLVM_SPIN && atomic_load(&P->gen) == seen && !atomic_load(&P->stop); k++)
+      cpu_relax();
+    if (atomic_load(&P->gen) == seen) {
+      pthread_mutex_lock(&P->mu);
+      while (!atomic_load(&P->stop) && atomic_load(&P->gen) == seen) {
+        P->sleepers++;
+        pthread_cond_wait(&P->go, &P->mu);
+        P->sleepers--;
+      }
+      pthread_mutex_unlock(&P->mu);
+    }
+    if (atomic_load(&P->stop)) break;
+    seen = atomic_load(&P->gen);
     run_chunks(P);
-    pthread_mutex_lock(&P->mu);
-    if (--P->busy == 0) pthread_cond_signal(&P->done);
+    if (atomic_fetch_sub(&P->busy, 1) == 1) {
+      pthread_mutex_lock(&P->mu);
+      pthread_cond_signal(&P->done);
+      pthread_mutex_unlock(&P->mu);
+    }
   }
-  pthread_mutex_unlock(&P->mu);
   return NULL;
 }
 
 static void pool_free(cg__llvm_pool *P) {
   if (!P) return;
   pthread_mutex_lock(&P->mu);
-  P->stop = 1;
+  atomic_store(&P->stop, 1);
   pthread_cond_broadcast(&P->go);
   pthread_mutex_unlock(&P->mu);
   for (int i = 0; i < P->nworkers; i++) pthread_join(P->th[i], NULL);
@@ -282,21 +303,24 @@ static void pool_run(cg__llvm_pool *P, cg__llvm_kernel_fn fn, void **bufs, const
                      int64_t total) {
   pthread_mutex_lock(&P->run_mu);
   int64_t parts = (int64_t)(P->nworkers + 1) * 4;
-  pthread_mutex_lock(&P->mu);
   P->fn = fn;
   P->bufs = bufs;
   P->vars = vars;
   P->total = total;
   P->chunk = (total + parts - 1) / parts;
   atomic_store(&P->next, 0);
-  P->busy = P->nworkers;
-  P->gen++;
-  pthread_cond_broadcast(&P->go);
+  atomic_store(&P->busy, P->nworkers);
+  pthread_mutex_lock(&P->mu);
+  atomic_fetch_add(&P->gen, 1); /* publishes the job */
+  if (P->sleepers) pthread_cond_broadcast(&P->go);
   pthread_mutex_unlock(&P->mu);
   run_chunks(P);
-  pthread_mutex_lock(&P->mu);
-  while (P->busy > 0) pthread_cond_wait(&P->done, &P->mu);
-  pthread_mutex_unlock(&P->mu);
+  for (int k = 0; k < CG_LLVM_SPIN && atomic_load(&P->busy) > 0; k++) cpu_relax();
+  if (atomic_load(&P->busy) > 0) {
+    pthread_mutex_lock(&P->mu);
+    while (atomic_load(&P->busy) > 0) pthread_cond_wait(&P->done, &P->mu);
+    pthread_mutex_unlock(&P->mu);
+  }
   pthread_mutex_unlock(&P->run_mu);
 }
 

@@ -879,6 +879,24 @@ static void test_latency(void) {
   CHECK(first < 2.0, "first compile took %.2f s", first);
 }
 
+/* Mean launch time of a small kernel (4096 floats, no cost estimate: the pool runs it). */
+static void test_launch(void) {
+  enum { N = 4096, REPS = 2000 };
+  cg_ir_program *p = k_op(CG_IR_ADD, CG_IR_FLOAT32, 2, N, 4);
+  void *ba = dbuf(N * 4), *bb = dbuf(N * 4), *bo = dbuf(N * 4), *blob, *h;
+  size_t n;
+  CHECK(!api->compile(dev, p, NULL, &blob, &n) && !api->program_load(dev, p, blob, n, &h), "%s", last_err);
+  api->release(blob);
+  void *bufs[3] = {bo, ba, bb};
+  cg_launch_args la = {sizeof la, 3, bufs, NULL, 0, 0, NULL, {N / 4, 1, 1}, {1, 1, 1}, NULL};
+  double t0 = now_s();
+  for (int r = 0; r < REPS; r++) CHECK(api->launch(dev, h, &la) == CG_P_OK, "launch");
+  printf("small kernel launch: %.1f us per launch\n", (now_s() - t0) / REPS * 1e6);
+  api->program_unload(dev, h);
+  api->mem_free(dev, ba), api->mem_free(dev, bb), api->mem_free(dev, bo);
+  free(p);
+}
+
 int main(int argc, char **argv) {
   const char *which = argc > 1 ? argv[1] : "all";
   if (open_plugin()) {
@@ -894,6 +912,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(which, "vector")) test_vector();
   if (all || !strcmp(which, "grid")) test_grid();
   if (all || !strcmp(which, "threads")) test_threads();
+  if (all || !strcmp(which, "launch")) test_launch();
   if (all || !strcmp(which, "cache")) test_cache();
   if (all || !strcmp(which, "errors")) test_errors();
   close_plugin();
