@@ -166,16 +166,19 @@ static cg_tensor *forward(model *m, cg_tensor *x) {
   return cg_layer_forward(m->fc, cg_flatten(h, 1, -1));
 }
 
-/* Deterministic permutation of 0..n-1 (Fisher-Yates with xorshift64). */
+/* xorshift64 step. */
+static uint64_t next_rand(uint64_t *state) {
+  uint64_t s = *state;
+  s ^= s << 13;
+  s ^= s >> 7;
+  s ^= s << 17;
+  return *state = s;
+}
+
+/* Fisher-Yates shuffle of idx[0..n) in place (deterministic for a given state). */
 static void shuffle(int64_t *idx, int64_t n, uint64_t *state) {
-  for (int64_t i = 0; i < n; i++) idx[i] = i;
   for (int64_t i = n - 1; i > 0; i--) {
-    uint64_t s = *state;
-    s ^= s << 13;
-    s ^= s >> 7;
-    s ^= s << 17;
-    *state = s;
-    int64_t j = (int64_t)(s % (uint64_t)(i + 1)), t = idx[i];
+    int64_t j = (int64_t)(next_rand(state) % (uint64_t)(i + 1)), t = idx[i];
     idx[i] = idx[j];
     idx[j] = t;
   }
@@ -256,8 +259,12 @@ static int train(const options *o, model *m, const cg_dataset *tr, const cg_data
   }
   int64_t count = o->limit && o->limit < tr->count ? o->limit : tr->count;
   int64_t nb = count / o->batch;  /* full batches only: one kernel set for every step */
-  int64_t *idx = malloc((size_t)count * sizeof *idx);
+  /* the data is in class order: --limit takes a random subset (fixed for the run), and
+   * every epoch reshuffles that subset */
+  int64_t *idx = malloc((size_t)tr->count * sizeof *idx);
   uint64_t rng = o->seed * 0x9e3779b97f4a7c15ull + 1;
+  for (int64_t i = 0; idx && i < tr->count; i++) idx[i] = i;
+  if (idx) shuffle(idx, tr->count, &rng);
   int rc = idx && nb > 0 ? 0 : 1;
   if (rc) fprintf(stderr, "mnist: need at least one batch of %d samples\n", o->batch);
   double t_all = now_s(), acc = 0;
@@ -266,7 +273,7 @@ static int train(const options *o, model *m, const cg_dataset *tr, const cg_data
     double t0 = now_s(), loss_sum = 0;
     for (int64_t b = 0; rc == 0 && b < nb; b++) {
       double l = train_step(m, opt, tr, idx + b * o->batch, o->batch);
-      if (l != l) rc = 1;
+      if (isnan(l)) rc = 1;
       loss_sum += l;
       progress(e, o->epochs, b + 1, nb, l, t0);
     }
