@@ -43,6 +43,8 @@ cg_ir_program *kt_vector(int n);
 cg_ir_program *kt_grid3(int gx, int gy, int gz);
 /* out[i] = 2 * a[i] through a DEFINE_LOCAL slot and a BARRIER */
 cg_ir_program *kt_local(int n);
+/* out[g] = sum of a[g*l .. g*l+l) by l work-items: DEFINE_LOCAL, BARRIER, IF lid == 0 */
+cg_ir_program *kt_groupsum(int groups, int l);
 /* BITCAST f32 <-> u32, f16 <-> u16 */
 cg_ir_program *kt_bitcast(int n);
 
@@ -63,7 +65,7 @@ int kt_load(kt_dev *d, const char *path);
 int kt_open(kt_dev *d, int index);
 void kt_unload(kt_dev *d);
 /* Render, compile, load, launch prog over host arrays io[i] of bytes[i] bytes (copied
- * in and back out), with vars. local NULL = 1,1,1. Returns the plugin status. */
+ * in and back out), with vars. local NULL = the program's local dims. Returns the plugin status. */
 cg_pstatus kt_run(kt_dev *d, const cg_ir_program *p, void **io, const size_t *bytes, const int64_t *vars,
                   const uint32_t *local);
 

@@ -92,7 +92,7 @@ cg_pstatus kt_run(kt_dev *d, const cg_ir_program *p, void **io, const size_t *by
     cg_launch_args a = {.struct_size = sizeof a, .nbufs = p->nparams, .bufs = bufs, .nvars = p->nvars, .vars = vars};
     for (int k = 0; k < 3; k++) {
       a.global[k] = p->global[k];
-      a.local[k] = local ? local[k] : 1;
+      a.local[k] = local ? local[k] : p->local[k] ? p->local[k] : 1;
     }
     st = api->launch(d->dev, h, &a);
     if (st == CG_P_OK) st = api->synchronize(d->dev);

@@ -205,3 +205,28 @@ cg_ir_program *kt_bitcast(int n) {
   kt_st(b, oh, i, kt_op(b, CG_IR_BITCAST, cg_ir_t(CG_IR_UINT16), 1, h, 0, 0, 0));
   return kt_finish(b, (uint32_t)n, 1, 1);
 }
+
+cg_ir_program *kt_groupsum(int groups, int l) {
+  cg_ir_builder *b = cg_irb_new("groupsum");
+  const cg_ir_type F = cg_ir_t(CG_IR_FLOAT32), V = cg_ir_t(CG_IR_VOID);
+  int32_t out = kt_param(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, groups);
+  int32_t a = kt_param(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, (int64_t)groups * l);
+  int32_t sm = kt_op(b, CG_IR_DEFINE_LOCAL, cg_ir_ptr(CG_IR_FLOAT32, CG_IR_AS_LOCAL), 0, 0, 0, 0, l);
+  int32_t acc = kt_op(b, CG_IR_DEFINE_REG, cg_ir_ptr(CG_IR_FLOAT32, CG_IR_AS_REG), 0, 0, 0, 0, 1);
+  int32_t g = gid(b, 0), lid = kt_op(b, CG_IR_SPECIAL, I32, 0, 0, 0, 0, 3), zero = ci(b, 0);
+  int32_t at = kt_op(b, CG_IR_ADD, I32, 2, kt_op(b, CG_IR_MUL, I32, 2, g, ci(b, l), 0, 0), lid, 0, 0);
+  kt_st(b, sm, lid, kt_ld(b, a, at));
+  kt_op(b, CG_IR_BARRIER, V, 0, 0, 0, 0, 0);
+  int32_t first = kt_op(b, CG_IR_IF, V, 1, kt_op(b, CG_IR_CMPEQ, cg_ir_t(CG_IR_BOOL), 2, lid, zero, 0, 0), 0, 0, 0);
+  kt_st(b, acc, zero, cg_irb_const_f(b, CG_IR_FLOAT32, 0.0));
+  int32_t j = kt_op(b, CG_IR_RANGE, I32, 2, zero, ci(b, l), 0, 0);
+  kt_st(b, acc, zero, kt_op(b, CG_IR_ADD, F, 2, kt_ld(b, acc, zero), kt_ld(b, sm, j), 0, 0));
+  kt_op(b, CG_IR_ENDRANGE, V, 1, j, 0, 0, 0);
+  kt_st(b, out, g, kt_ld(b, acc, zero));
+  kt_op(b, CG_IR_ENDIF, V, 1, first, 0, 0, 0);
+  uint32_t gl[3] = {(uint32_t)groups, 1, 1}, lo[3] = {(uint32_t)l, 1, 1};
+  cg_irb_set_launch(b, gl, lo);
+  cg_ir_program *p = cg_irb_finish(b);
+  cg_irb_free(b);
+  return p;
+}

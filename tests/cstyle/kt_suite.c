@@ -433,6 +433,24 @@ static void case_bitcast(kt_dev *d) {
   free(p);
 }
 
+/* Work-groups of 8 cooperating through local memory (devices with groups only). */
+static void case_groupsum(kt_dev *d) {
+  enum { G = 13, L = 8 };
+  float a[G * L], out[G];
+  if (d->props.max_local_size < L) { printf("[%s] groupsum: no work-groups of %d, skipped\n", d->tag, L); return; }
+  for (int i = 0; i < G * L; i++) a[i] = (float)(i % 17) * 0.75f - 3.0f;
+  void *io[2] = {out, a};
+  size_t bytes[2] = {sizeof out, sizeof a};
+  cg_ir_program *p = kt_groupsum(G, L);
+  KT_CHECK(d, kt_run(d, p, io, bytes, NULL, NULL) == CG_P_OK, "groupsum run");
+  for (int g = 0; g < G; g++) {
+    float acc = 0;
+    for (int j = 0; j < L; j++) acc += a[g * L + j];
+    KT_CHECK(d, out[g] == acc, "groupsum[%d] = %g, want %g", g, out[g], acc);
+  }
+  free(p);
+}
+
 int kt_suite(kt_dev *d) {
   static const int dts[] = {CG_IR_BOOL, CG_IR_INT8, CG_IR_INT16, CG_IR_INT32, CG_IR_INT64, CG_IR_UINT8,
                             CG_IR_UINT16, CG_IR_UINT32, CG_IR_UINT64, CG_IR_FLOAT32, CG_IR_FLOAT64};
@@ -448,6 +466,7 @@ int kt_suite(kt_dev *d) {
   case_grid3(d);
   case_local(d);
   case_bitcast(d);
+  case_groupsum(d);
   printf("[%s] suite: %d checks, %d failed\n", d->tag, d->checks, d->failures - before);
   return d->failures - before;
 }

@@ -75,6 +75,7 @@ static int nsamples(sample *s) {
   s[n++] = (sample){"grid3", kt_grid3(2, 3, 4)};
   s[n++] = (sample){"local", kt_local(4)};
   s[n++] = (sample){"bitcast", kt_bitcast(4)};
+  s[n++] = (sample){"groupsum", kt_groupsum(3, 4)};
   return n;
 }
 

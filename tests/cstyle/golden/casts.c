@@ -17,8 +17,8 @@ static inline uint16_t cg_f2h(float f) {
   if (a < 0x38800000u) {
     uint32_t sh = 126u - (a >> 23), m = (a & 0x7fffffu) | 0x800000u;
     if (sh > 24u) return (uint16_t)s;
-    uint32_t q = m >> sh, rem = m & ((1u << sh) - 1u), half = 1u << (sh - 1u);
-    if (rem > half || (rem == half && (q & 1u))) q++;
+    uint32_t q = m >> sh, rem = m & ((1u << sh) - 1u), tie = 1u << (sh - 1u);
+    if (rem > tie || (rem == tie && (q & 1u))) q++;
     return (uint16_t)(s | q);
   }
   a -= 0x38000000u;
