@@ -240,7 +240,7 @@ void clr_shutdown(void *ctx) {
   clr_plugin *pl = ctx;
   if (!pl) return;
   while (pl->devs) clr_device_close(pl->devs);
-  if (pl->dl) dlclose(pl->dl);
+  /* libOpenCL stays loaded: drivers (PoCL) keep threads and atexit handlers in it */
   pthread_mutex_destroy(&pl->mu);
   free(pl);
 }

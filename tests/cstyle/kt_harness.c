@@ -57,7 +57,7 @@ int kt_open(kt_dev *d, int index) {
 void kt_unload(kt_dev *d) {
   if (d->dev) d->api->device_close(d->dev);
   if (d->ctx) d->api->shutdown(d->ctx);
-  if (d->lib) dlclose(d->lib);
+  if (d->lib && !getenv("KT_KEEP_LIBS")) dlclose(d->lib); /* keep: symbolized leak reports */
   d->dev = d->ctx = d->lib = NULL;
 }
 
