@@ -185,6 +185,9 @@ static cg_status queue_updates(cg_optim *o, cg_tensor **out, int *nout) {
   for (int i = 0; i < o->n; i++) {
     cg_tensor *p = cg_params_get(o->params, i), *g = cg_grad(p);
     if (!g) continue;
+    /* the gradient feeds several assigns (state and parameter): make it one buffer so
+     * each assign kernel reads it instead of recomputing the backward reduction */
+    if (o->m) g = cg_contiguous(g);
     cg_status st = o->kind == OPT_SGD ? sgd_update(o, i, p, g, o->lr) : adam_update(o, i, p, g, a, e);
     if (st != CG_OK) return st;
     out[(*nout)++] = p;
