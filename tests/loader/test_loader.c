@@ -388,7 +388,7 @@ static void remove_dir(const char *dir) {
   if (!d) return;
   for (struct dirent *e; (e = readdir(d));) {
     if (e->d_name[0] == '.') continue;
-    char path[4096];
+    char path[8192];
     snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
     unlink(path);
   }
