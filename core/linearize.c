@@ -7,7 +7,7 @@
 #include <math.h>
 
 #include "cgrad/ir_util.h"
-#include "sched.h"
+#include "schedule.h"
 
 typedef struct { UOp *key; int32_t val; } slot;
 typedef struct {

@@ -11,7 +11,7 @@
  * chunk of the output (a divisor of the last dim, up to 1024) is an inner loop and the
  * rest is the group grid; on GPUs flat = group*local + lid, gated by flat < numel. */
 #include "runtime.h"
-#include "sched.h"
+#include "schedule.h"
 #include "symbolic.h"
 
 #define IDX CG_INT32

@@ -9,7 +9,7 @@
  * or (d) is reached from two kernels. Equal kernels compile once (the program cache keys on
  * the IR bytes). */
 #include "runtime.h"
-#include "sched.h"
+#include "schedule.h"
 #include "tensor.h"
 
 typedef struct {

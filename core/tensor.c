@@ -5,7 +5,7 @@
 #include <math.h>
 
 #include "runtime.h"
-#include "sched.h"
+#include "schedule.h"
 #include "tensor.h"
 
 /* ---- dtypes ---- */

@@ -365,17 +365,25 @@ static void dtype_range(cg_dtype dt, double *lo, double *hi) {
   else { *lo = -ldexp(1, bits - 1); *hi = ldexp(1, bits - 1) - 1; }
 }
 
-/* minimum(maximum(a, lo), hi); bounds outside a's dtype range are no-ops or clipped
- * to it, so every constant fits the dtype. */
+/* where(x > hi, hi, where(x < lo, lo, x)): the gradient is 1 on [lo, hi] bounds
+ * included, as in PyTorch; lo > hi gives hi everywhere. Bounds outside a's dtype
+ * range are no-ops or clipped to it, so every constant fits the dtype. */
 cg_tensor *cg_clamp(cg_tensor *a, double lo, double hi) {
   if (!a) return NULL;
   if (isnan(lo) || isnan(hi)) return cg__op_error("clamp", CG_ERR_INVALID, "NaN bound");
   double rlo, rhi;
   dtype_range(cg_tensor_dtype(a), &rlo, &rhi);
+  if (lo > hi) lo = hi;
   cg_scope_push();
   cg_tensor *x = a;
-  if (lo > rlo) x = cg_maximum(x, k_like(x, lo < rhi ? lo : rhi));
-  if (hi < rhi) x = cg_minimum(x, k_like(x, hi > rlo ? hi : rlo));
+  if (lo > rlo) {
+    cg_tensor *k = k_like(x, lo < rhi ? lo : rhi);
+    x = cg_where(cg_lt(x, k), k, x);
+  }
+  if (hi < rhi) {
+    cg_tensor *k = k_like(x, hi > rlo ? hi : rlo);
+    x = cg_where(cg_gt(x, k), k, x);
+  }
   return finish(x == a ? same(a) : x);
 }
 
@@ -402,9 +410,14 @@ cg_tensor *cg_rsqrt(cg_tensor *a) { return unary(a, rsqrt_body, 0, true); }
 cg_tensor *cg_cos(cg_tensor *a) { return unary(a, cos_body, 0, true); }
 cg_tensor *cg_tan(cg_tensor *a) { return unary(a, tan_body, 0, true); }
 
-/* 1 / (1 + exp(-x)): exp overflowing to inf gives 0, never NaN */
+/* r = 1 / (1 + e), e = exp(-|x|) <= 1: r for x >= 0, e r below. Nothing overflows,
+ * so values and gradients stay finite for any x. (-|x| is written as a where so that
+ * its gradient at 0 is that of -x, not abs's 0.) */
 static cg_tensor *sigmoid_body(cg_tensor *x, double p) {
-  return cg_reciprocal(cg_adds(cg_exp(cg_neg(x)), 1.0));
+  cg_tensor *pos = cg_ge(x, k_like(x, 0));
+  cg_tensor *e = cg_exp(cg_where(pos, cg_neg(x), x));
+  cg_tensor *r = cg_reciprocal(cg_adds(e, 1.0));
+  return cg_where(pos, r, cg_mul(e, r));
 }
 /* tanh(x) = 2 sigmoid(2x) - 1 */
 static cg_tensor *tanh_body(cg_tensor *x, double p) {
