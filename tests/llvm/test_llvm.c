@@ -51,7 +51,8 @@ static double now_s(void) {
 static int open_plugin(void) {
   char path[4096];
   const char *dir = getenv("TEST_LLVM_PLUGIN_DIR"); /* to run a copied build elsewhere */
-  snprintf(path, sizeof path, "%s/libcgrad-llvm.so", dir ? dir : CG_PLUGIN_BUILD_DIR);
+  const char *id = getenv("TEST_PLUGIN"); /* e.g. clang, to compare compile latency */
+  snprintf(path, sizeof path, "%s/libcgrad-%s.so", dir ? dir : CG_PLUGIN_BUILD_DIR, id ? id : "llvm");
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     fprintf(stderr, "cannot load %s: %s\n", path, dlerror());
@@ -83,6 +84,8 @@ static double g_compile_s; /* time of the last compile */
 static cg_pstatus run_prog(const cg_ir_program *p, void **bufs, const int64_t *vars) {
   void *blob = NULL, *h = NULL;
   size_t n = 0;
+  char verr[256];
+  CHECK(cg_ir_verify(p, p->total_size, verr, sizeof verr) == 0, "test IR %s is invalid: %s", p->name, verr);
   double t0 = now_s();
   cg_pstatus st = api->compile(dev, p, NULL, &blob, &n);
   g_compile_s = now_s() - t0;
@@ -114,6 +117,12 @@ static cg_ir_type TV(int s, int v) {
   return t;
 }
 static cg_ir_type TP(int s, int space) { return cg_ir_ptr((cg_ir_scalar)s, (cg_ir_addrspace)space); }
+/* Pointer to a vector of v lanes in global memory (the pointee of a vector LOAD/STORE). */
+static cg_ir_type TPV(int s, int v) {
+  cg_ir_type t = cg_ir_ptr((cg_ir_scalar)s, CG_IR_AS_GLOBAL);
+  t.vec = (uint8_t)v;
+  return t;
+}
 static const cg_ir_type TVOID = {CG_IR_VOID, 1, 0, 0};
 static int32_t PARAM(cg_ir_builder *b, int s, int flags, int64_t n) {
   int k = cg_irb_param(b, (cg_ir_scalar)s, flags, n);
@@ -285,12 +294,12 @@ static cg_ir_program *k_op(int op, int s, int nsrc, int n, int vec) {
   int32_t po = PARAM(b, so, CG_IR_PARAM_WRITE, n), pa = PARAM(b, s, CG_IR_PARAM_READ, n);
   int32_t pb = nsrc > 1 ? PARAM(b, s, CG_IR_PARAM_READ, n) : -1;
   int32_t i = E(b, CG_IR_MUL, T(CG_IR_INT32), 0, 2, GID(b, 0), CI(b, vec));
-  int32_t a = E(b, CG_IR_LOAD, TV(s, vec), 0, 1, E(b, CG_IR_INDEX, TP(s, CG_IR_AS_GLOBAL), 0, 2, pa, i));
+  int32_t a = E(b, CG_IR_LOAD, TV(s, vec), 0, 1, E(b, CG_IR_INDEX, TPV(s, vec), 0, 2, pa, i));
   int32_t r;
   if (nsrc == 1) {
     r = E(b, (cg_ir_op)op, TV(so, vec), 0, 1, a);
   } else {
-    int32_t bb = E(b, CG_IR_LOAD, TV(s, vec), 0, 1, E(b, CG_IR_INDEX, TP(s, CG_IR_AS_GLOBAL), 0, 2, pb, i));
+    int32_t bb = E(b, CG_IR_LOAD, TV(s, vec), 0, 1, E(b, CG_IR_INDEX, TPV(s, vec), 0, 2, pb, i));
     if (op == CG_IR_MULACC) {
       int32_t c = cg_ir_is_float((uint8_t)s) ? cg_irb_const_f(b, (cg_ir_scalar)s, 1.25)
                                               : cg_irb_const_i(b, (cg_ir_scalar)s, 3);
@@ -299,7 +308,7 @@ static cg_ir_program *k_op(int op, int s, int nsrc, int n, int vec) {
       r = E(b, (cg_ir_op)op, TV(so, vec), 0, 2, a, bb);
     }
   }
-  E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TP(so, CG_IR_AS_GLOBAL), 0, 2, po, i), r);
+  E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TPV(so, vec), 0, 2, po, i), r);
   LAUNCH(b, (uint32_t)(n / vec), 1, 1);
   cg_ir_program *p = cg_irb_finish(b);
   cg_irb_free(b);
@@ -378,7 +387,9 @@ static void test_ops(void) {
   }
   for (size_t t = 0; t < 9; t++) {
     for (size_t k = 0; k < sizeof ibin / sizeof *ibin; k++) {
-      if (in[t] == CG_IR_BOOL && (ibin[k] == CG_IR_IDIV || ibin[k] == CG_IR_MOD || ibin[k] == CG_IR_MULACC)) continue;
+      int op = ibin[k]; /* bool has only the logic ops, MAX and compares */
+      if (in[t] == CG_IR_BOOL && op != CG_IR_AND && op != CG_IR_OR && op != CG_IR_XOR && op != CG_IR_MAX && !is_cmp(op))
+        continue;
       test_one_op(ibin[k], in[t], 2, 1);
     }
     test_one_op(CG_IR_NEG, in[t], 1, 1);
@@ -623,14 +634,14 @@ static void test_vector(void) {
   int32_t po = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, N), pa = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, N);
   int32_t pb = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, N);
   int32_t i = E(b, CG_IR_MUL, T(CG_IR_INT32), 0, 2, GID(b, 0), CI(b, 4));
-  int32_t a = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, pa, i));
-  int32_t bv = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, pb, i));
+  int32_t a = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, pa, i));
+  int32_t bv = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, pb, i));
   int32_t m = E(b, CG_IR_MUL, TV(CG_IR_FLOAT32, 4), 0, 2, a, bv);
   /* reverse the lanes: VECTORIZE(GEP 3, GEP 2, GEP 1, GEP 0) */
   int32_t g[4];
   for (int k = 0; k < 4; k++) g[k] = E(b, CG_IR_GEP, T(CG_IR_FLOAT32), 3 - k, 1, m);
   int32_t rv = E(b, CG_IR_VECTORIZE, TV(CG_IR_FLOAT32, 4), 0, 4, g[0], g[1], g[2], g[3]);
-  E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, po, i), rv);
+  E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, po, i), rv);
   LAUNCH(b, N / 4, 1, 1);
   cg_ir_program *p = cg_irb_finish(b);
   cg_irb_free(b);
@@ -654,8 +665,8 @@ static void test_vector(void) {
   int32_t alt = E(b, CG_IR_VECTORIZE, TV(CG_IR_FLOAT32, 4), 0, 4, cg_irb_const_f(b, CG_IR_FLOAT32, 9.0),
                   cg_irb_const_f(b, CG_IR_FLOAT32, 8.0), cg_irb_const_f(b, CG_IR_FLOAT32, 7.0),
                   cg_irb_const_f(b, CG_IR_FLOAT32, 6.0));
-  a = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 3, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, pa, i), gate, alt);
-  E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, po, i), a);
+  a = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 3, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, pa, i), gate, alt);
+  E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, po, i), a);
   LAUNCH(b, N / 4 + 1, 1, 1);
   p = cg_irb_finish(b);
   cg_irb_free(b);
@@ -722,11 +733,11 @@ static double time_elementwise(int threads, int heavy) {
   int32_t po = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, N), pa = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, N);
   int32_t pb = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, N);
   int32_t i = E(b, CG_IR_MUL, T(CG_IR_INT32), 0, 2, GID(b, 0), CI(b, 4));
-  int32_t a = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, pa, i));
-  int32_t bv = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, pb, i));
+  int32_t a = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, pa, i));
+  int32_t bv = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, pb, i));
   int32_t x = heavy ? E(b, CG_IR_SIN, TV(CG_IR_FLOAT32, 4), 0, 1, a) : a;
   int32_t r = E(b, CG_IR_ADD, TV(CG_IR_FLOAT32, 4), 0, 2, E(b, CG_IR_MUL, TV(CG_IR_FLOAT32, 4), 0, 2, x, bv), a);
-  E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, po, i), r);
+  E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, po, i), r);
   LAUNCH(b, N / 4, 1, 1);
   cg_irb_set_cost(b, 2ull * N, 12ull * N);
   cg_ir_program *p = cg_irb_finish(b);
@@ -866,15 +877,19 @@ static void test_latency(void) {
     void *blob;
     size_t sz;
     double t0 = now_s();
-    CHECK(api->compile(dev, p, NULL, &blob, &sz) == CG_P_OK, "compile: %s", last_err);
+    char *src = NULL; /* plugins other than llvm compile their rendered source */
+    const char *lang = NULL;
+    if (strcmp(api->id, "llvm") != 0 && api->render) CHECK(api->render(dev, p, &src, &lang) == CG_P_OK, "render: %s", last_err);
+    CHECK(api->compile(dev, p, src, &blob, &sz) == CG_P_OK, "compile: %s", last_err);
     double t = now_s() - t0;
+    api->release(src);
     api->release(blob);
     if (!n) first = t;
     else sum += t;
     n++;
     free(p);
   }
-  printf("compile latency: first %.1f ms, then %.1f ms per kernel (elementwise float4)\n", first * 1e3,
+  printf("%s compile latency: first %.1f ms, then %.1f ms per kernel (elementwise float4)\n", api->id, first * 1e3,
          sum / (n - 1) * 1e3);
   CHECK(first < 2.0, "first compile took %.2f s", first);
 }
