@@ -14,6 +14,7 @@
  * ops wrap; IDIV/MOD by 0 give 0; shift amounts are masked; float->int saturates to
  * the target type (NaN -> 0), float->bool is != 0; MAX propagates NaN. No fast-math
  * flags; MULACC is unfused like the ref unless CG_LLVM_CONTRACT=1 (llvm.fmuladd). */
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -275,11 +276,85 @@ static LLVMValueRef shift_amount(lw *L, LLVMValueRef a, LLVMValueRef bb) {
   return LLVMBuildAnd(L->b, bb, ci(t, w - 1), "");
 }
 
+/* ---- exp2 / log2 for float registers, inline so loops vectorize ------------- */
+
+/* Horner: c[0] + x*(c[1] + x*(... c[n-1])), float constants. */
+static LLVMValueRef horner(lw *L, LLVMValueRef x, const double *c, int n) {
+  LLVMTypeRef F = LLVMTypeOf(x);
+  LLVMValueRef r = cf(F, c[n - 1]);
+  for (int k = n - 2; k >= 0; k--) r = LLVMBuildFAdd(L->b, LLVMBuildFMul(L->b, r, x, ""), cf(F, c[k]), "");
+  return r;
+}
+
+static LLVMValueRef fsel(lw *L, LLVMRealPredicate p, LLVMValueRef a, LLVMValueRef b, LLVMValueRef t,
+                         LLVMValueRef f) {
+  return LLVMBuildSelect(L->b, LLVMBuildFCmp(L->b, p, a, b, ""), t, f, "");
+}
+
+/* 2^x: x = n + f (n integer, |f| <= 1/2), 2^f by its Taylor series to degree 7 (error
+ * below 2^-27 relative), 2^n built in two exponent steps so results down to the
+ * subnormal range round once. Integer x gives exact powers of two. */
+static LLVMValueRef exp2_f32(lw *L, LLVMValueRef x) {
+  LLVMBuilderRef b = L->b;
+  unsigned n = lanes(x);
+  LLVMTypeRef F = LLVMTypeOf(x), I = vec_of(L->t32, n);
+  LLVMValueRef xc = fsel(L, LLVMRealOGT, x, cf(F, 129.0), cf(F, 129.0), x);
+  xc = fsel(L, LLVMRealOLT, xc, cf(F, -150.0), cf(F, -150.0), xc);
+  LLVMValueRef rn = LLVMBuildFSub(b, LLVMBuildFAdd(b, xc, cf(F, 0x1.8p23), ""), cf(F, 0x1.8p23), "");
+  LLVMValueRef f = LLVMBuildFSub(b, xc, rn, "");
+  double c[8], ln2 = 0.69314718055994530942, t = 1.0;
+  for (int k = 0; k < 8; k++) c[k] = t, t *= ln2 / (k + 1);
+  LLVMValueRef p = horner(L, f, c, 8);
+  LLVMValueRef ni = LLVMBuildFPToSI(b, LLVMBuildSelect(b, LLVMBuildFCmp(b, LLVMRealUNO, rn, rn, ""), cf(F, 0), rn, ""), I, "");
+  LLVMValueRef n1 = LLVMBuildAShr(b, ni, ci(I, 1), ""), n2 = LLVMBuildSub(b, ni, n1, "");
+  LLVMValueRef s1 = LLVMBuildBitCast(b, LLVMBuildShl(b, LLVMBuildAdd(b, n1, ci(I, 127), ""), ci(I, 23), ""), F, "");
+  LLVMValueRef s2 = LLVMBuildBitCast(b, LLVMBuildShl(b, LLVMBuildAdd(b, n2, ci(I, 127), ""), ci(I, 23), ""), F, "");
+  LLVMValueRef r = LLVMBuildFMul(b, LLVMBuildFMul(b, p, s1, ""), s2, "");
+  return fsel(L, LLVMRealUNO, x, x, x, r);
+}
+
+/* log2(x): x = 2^e * m with m in [sqrt(1/2), sqrt(2)), log2(m) = 2/ln2 * atanh(s) with
+ * s = (m-1)/(m+1), |s| < 0.172, odd series to s^11. Subnormals are scaled first. */
+static LLVMValueRef log2_f32(lw *L, LLVMValueRef x) {
+  LLVMBuilderRef b = L->b;
+  unsigned n = lanes(x);
+  LLVMTypeRef F = LLVMTypeOf(x), I = vec_of(L->t32, n);
+  LLVMValueRef tiny = LLVMBuildFCmp(b, LLVMRealOLT, x, cf(F, 0x1p-126), "");
+  LLVMValueRef xs = LLVMBuildSelect(b, tiny, LLVMBuildFMul(b, x, cf(F, 0x1p23), ""), x, "");
+  LLVMValueRef bits = LLVMBuildBitCast(b, xs, I, "");
+  LLVMValueRef e = LLVMBuildSub(b, LLVMBuildAnd(b, LLVMBuildLShr(b, bits, ci(I, 23), ""), ci(I, 0xff), ""),
+                                ci(I, 127), "");
+  e = LLVMBuildSelect(b, tiny, LLVMBuildSub(b, e, ci(I, 23), ""), e, "");
+  LLVMValueRef m = LLVMBuildBitCast(b, LLVMBuildOr(b, LLVMBuildAnd(b, bits, ci(I, 0x7fffff), ""), ci(I, 0x3f800000), ""), F, "");
+  LLVMValueRef big = LLVMBuildFCmp(b, LLVMRealOGT, m, cf(F, 1.41421356237309505), "");
+  m = LLVMBuildSelect(b, big, LLVMBuildFMul(b, m, cf(F, 0.5), ""), m, "");
+  e = LLVMBuildSelect(b, big, LLVMBuildAdd(b, e, ci(I, 1), ""), e, "");
+  LLVMValueRef s = LLVMBuildFDiv(b, LLVMBuildFSub(b, m, cf(F, 1.0), ""), LLVMBuildFAdd(b, m, cf(F, 1.0), ""), "");
+  LLVMValueRef z = LLVMBuildFMul(b, s, s, "");
+  const double k = 2.0 / 0.69314718055994530942, hi = (double)(float)k;
+  double c[6];
+  for (int j = 0; j < 6; j++) c[j] = k / (2 * j + 1);
+  c[0] = k - hi; /* the leading term is split so its float rounding does not show */
+  LLVMValueRef tail = LLVMBuildFMul(b, s, horner(L, z, c, 6), ""); /* s*(k-hi) + k*s^3/3 + ... */
+  LLVMValueRef r = LLVMBuildFAdd(b, LLVMBuildFMul(b, s, cf(F, hi), ""), tail, "");
+  r = LLVMBuildFAdd(b, LLVMBuildSIToFP(b, e, F, ""), r, "");
+  r = fsel(L, LLVMRealOEQ, x, cf(F, INFINITY), x, r);
+  r = fsel(L, LLVMRealOLT, x, cf(F, 0.0), cf(F, NAN), r);
+  r = fsel(L, LLVMRealOEQ, x, cf(F, 0.0), cf(F, -INFINITY), r);
+  return fsel(L, LLVMRealUNO, x, x, x, r);
+}
+
+static int is_f32(lw *L, LLVMValueRef v) {
+  LLVMTypeRef t = LLVMTypeOf(v);
+  if (LLVMGetTypeKind(t) == LLVMVectorTypeKind) t = LLVMGetElementType(t);
+  return t == L->tf;
+}
+
 /* Float unary ops, on float or double registers. */
 static LLVMValueRef float_unary(lw *L, int op, LLVMValueRef a) {
   switch (op) {
-  case CG_IR_EXP2: return intrin1(L, "llvm.exp2", a);
-  case CG_IR_LOG2: return intrin1(L, "llvm.log2", a);
+  case CG_IR_EXP2: return is_f32(L, a) ? exp2_f32(L, a) : intrin1(L, "llvm.exp2", a);
+  case CG_IR_LOG2: return is_f32(L, a) ? log2_f32(L, a) : intrin1(L, "llvm.log2", a);
   case CG_IR_SIN: return intrin1(L, "llvm.sin", a);
   case CG_IR_SQRT: return intrin1(L, "llvm.sqrt", a);
   case CG_IR_TRUNC: return intrin1(L, "llvm.trunc", a);

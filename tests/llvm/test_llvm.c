@@ -403,6 +403,62 @@ static void test_ops(void) {
   test_one_op(CG_IR_CMPLT, CG_IR_FLOAT32, 2, 4);
 }
 
+/* ---- exp2 / log2 accuracy over dense ranges (the plugin inlines its own) ---------- */
+
+/* Error of x against the exact r in units of the last place of float r. */
+static double ulp_err(double x, double r) {
+  if (isnan(r) || isinf(r)) return (isnan(r) ? isnan(x) : x == r) ? 0 : 1e9;
+  int e;
+  frexp(r, &e);
+  double ulp = ldexp(1.0, (e - 1 < -126 ? -126 : e - 1) - 23);
+  return fabs(x - r) / ulp;
+}
+
+/* Max ulp error of op over n float inputs. */
+static double transc_err(int op, const float *in, int n, int *worst) {
+  cg_ir_program *p = k_op(op, CG_IR_FLOAT32, 1, n, 4);
+  void *bi = dbuf((size_t)n * 4), *bo = dbuf((size_t)n * 4);
+  float *out = malloc((size_t)n * 4);
+  api->copy_in(dev, bi, 0, in, (size_t)n * 4);
+  void *bufs[2] = {bo, bi};
+  CHECK(run_prog(p, bufs, NULL) == CG_P_OK, "%s", last_err);
+  api->copy_out(dev, out, bo, 0, (size_t)n * 4);
+  double maxe = 0;
+  for (int i = 0; i < n; i++) {
+    double r = op == CG_IR_EXP2 ? exp2((double)in[i]) : log2((double)in[i]);
+    if (isinf((float)r)) r = (float)r; /* overflows to inf in float */
+    double e = ulp_err(out[i], r);
+    if (e > maxe) maxe = e, *worst = i;
+  }
+  free(out);
+  free(p);
+  api->mem_free(dev, bi), api->mem_free(dev, bo);
+  return maxe;
+}
+
+static void test_transc(void) {
+  enum { N = 1 << 19 };
+  float *in = malloc(N * sizeof(float));
+  for (int i = 0; i < N; i++) in[i] = -160.0f + 300.0f * (float)i / N; /* covers overflow and subnormals */
+  static const float sp[] = {0.0f, -0.0f, 1.0f, -1.0f, 128.0f, -126.0f, -149.0f, -150.0f, INFINITY, -INFINITY, NAN, 0.5f};
+  memcpy(in, sp, sizeof sp);
+  int w = 0;
+  double e = transc_err(CG_IR_EXP2, in, N, &w);
+  printf("exp2 f32: max error %.2f ulp (at %a)\n", e, in[w]);
+  CHECK(e <= 2.0, "exp2 error %.2f ulp at %a", e, in[w]);
+  for (int i = 0; i < N; i++) { /* every exponent, subnormals included, random mantissas */
+    uint32_t u = (uint32_t)i * 2654435761u;
+    u = (u & 0x007fffffu) | ((uint32_t)(i % 255) << 23);
+    memcpy(&in[i], &u, 4);
+  }
+  static const float sl[] = {0.0f, -0.0f, 1.0f, -1.0f, 2.0f, 0.5f, INFINITY, -INFINITY, NAN, 0x1p-149f, 1.0000001f, 0.99999994f};
+  memcpy(in, sl, sizeof sl);
+  e = transc_err(CG_IR_LOG2, in, N, &w);
+  printf("log2 f32: max error %.2f ulp (at %a)\n", e, in[w]);
+  CHECK(e <= 2.5, "log2 error %.2f ulp at %a", e, in[w]); /* worst just below 1.5 (result ~0.5) */
+  free(in);
+}
+
 /* ---- casts: every pair of types ------------------------------------------------- */
 
 /* Reference CAST of input i of type s to type d, into out[i]. */
@@ -922,6 +978,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(which, "latency")) test_latency();
   if (all || !strcmp(which, "ops")) test_ops();
   if (all || !strcmp(which, "casts")) test_casts();
+  if (all || !strcmp(which, "transc")) test_transc();
   if (all || !strcmp(which, "reduce")) test_reduce();
   if (all || !strcmp(which, "gated")) test_gated();
   if (all || !strcmp(which, "vector")) test_vector();
