@@ -10,13 +10,14 @@
  * Pool: threads-1 workers plus the launching thread. A launch publishes a job (a new
  * generation), everyone claims chunks of the flat group range with an atomic counter,
  * and the launcher waits until every worker has left the job. Small launches run on
- * the calling thread alone. */
+ * the calling thread alone. A fork child (no workers) starts its own pool. */
 #include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <llvm-c/Core.h>
 #include <llvm-c/Error.h>
@@ -43,6 +44,7 @@ struct cg__llvm_jit {
 };
 
 struct cg__llvm_pool {
+  pid_t pid;              /* process that started the workers (a fork child has none) */
   int nworkers;
   pthread_t *th;
   pthread_mutex_t run_mu; /* one job at a time */
@@ -279,9 +281,16 @@ static void pool_free(cg__llvm_pool *P) {
   free(P);
 }
 
+/* Release a pool inherited through fork(): its workers do not exist in this process. */
+static void pool_forget(cg__llvm_pool *P) {
+  free(P->th);
+  free(P);
+}
+
 static cg__llvm_pool *pool_new(int nworkers) {
   cg__llvm_pool *P = calloc(1, sizeof *P);
   if (!P) return NULL;
+  P->pid = getpid();
   P->th = calloc((size_t)nworkers, sizeof *P->th);
   pthread_mutex_init(&P->run_mu, NULL);
   pthread_mutex_init(&P->mu, NULL);
@@ -325,7 +334,8 @@ static void pool_run(cg__llvm_pool *P, cg__llvm_kernel_fn fn, void **bufs, const
 }
 
 void cg__llvm_runtime_close(cg__llvm_dev *d) {
-  pool_free(d->pool);
+  if (d->pool && d->pool->pid != getpid()) pool_forget(d->pool);
+  else pool_free(d->pool);
   d->pool = NULL;
   jit_free(d->jit);
   d->jit = NULL;
@@ -345,6 +355,10 @@ static double now_s(void) {
 static int use_pool(cg__llvm_dev *d, const llvm_prog *p, int64_t total) {
   if (d->threads <= 1 || total < 2) return 0;
   if (p->work && p->work < CG_LLVM_MIN_PARALLEL_WORK) return 0;
+  if (d->pool && d->pool->pid != getpid()) { /* forked: start a fresh pool */
+    pool_forget(d->pool);
+    d->pool = NULL;
+  }
   if (!d->pool) {
     pthread_mutex_lock(&d->mu);
     if (!d->pool) d->pool = pool_new(d->threads - 1);

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cgrad/ir_util.h>
 #include <cgrad/plugin.h>
@@ -774,7 +776,7 @@ static void test_grid(void) {
   api->mem_free(dev, bo);
 }
 
-/* Elementwise c = a*b + a (heavy: sin(a)*b + a) over 16M floats; best of 5 launches
+/* Elementwise c = a*b + a (heavy 1: sin(a)*b + a, 2: exp2(a)*b + a) over 16M floats; best of 5 launches
  * with `threads` threads (0 = the default pool). */
 static double time_elementwise(int threads, int heavy) {
   enum { N = 1 << 24 };
@@ -791,7 +793,7 @@ static double time_elementwise(int threads, int heavy) {
   int32_t i = E(b, CG_IR_MUL, T(CG_IR_INT32), 0, 2, GID(b, 0), CI(b, 4));
   int32_t a = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, pa, i));
   int32_t bv = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 4), 0, 1, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, pb, i));
-  int32_t x = heavy ? E(b, CG_IR_SIN, TV(CG_IR_FLOAT32, 4), 0, 1, a) : a;
+  int32_t x = heavy ? E(b, heavy == 1 ? CG_IR_SIN : CG_IR_EXP2, TV(CG_IR_FLOAT32, 4), 0, 1, a) : a;
   int32_t r = E(b, CG_IR_ADD, TV(CG_IR_FLOAT32, 4), 0, 2, E(b, CG_IR_MUL, TV(CG_IR_FLOAT32, 4), 0, 2, x, bv), a);
   E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 4), 0, 2, po, i), r);
   LAUNCH(b, N / 4, 1, 1);
@@ -819,7 +821,7 @@ static double time_elementwise(int threads, int heavy) {
     float *o = malloc((size_t)N * 4);
     api->copy_out(dev, o, bo, 0, (size_t)N * 4);
     int bad = 0;
-    for (int k = 0; k < N; k++) bad += o[k] != (heavy ? sinf(h[k]) : h[k]) * h[k] + h[k];
+    for (int k = 0; k < N && heavy < 2; k++) bad += o[k] != (heavy ? sinf(h[k]) : h[k]) * h[k] + h[k];
     CHECK(!bad, "elementwise with %d threads: %d wrong", threads, bad);
     free(o);
   } else {
@@ -835,11 +837,11 @@ static double time_elementwise(int threads, int heavy) {
 }
 
 static void test_threads(void) {
-  for (int heavy = 0; heavy < 2; heavy++) {
+  for (int heavy = 0; heavy < 3; heavy++) {
     const char *pt = getenv("TEST_POOL_THREADS"); /* default: all cores */
     double t1 = time_elementwise(1, heavy), tn = time_elementwise(pt ? atoi(pt) : 0, heavy);
     printf("elementwise 16M floats (%s): 1 thread %.2f ms, pool %.2f ms, speedup %.2fx\n",
-           heavy ? "sin(a)*b+a" : "a*b+a", t1 * 1e3, tn * 1e3, t1 / tn);
+           heavy == 2 ? "exp2(a)*b+a" : heavy ? "sin(a)*b+a" : "a*b+a", t1 * 1e3, tn * 1e3, t1 / tn);
   }
 }
 
@@ -950,6 +952,19 @@ static void test_latency(void) {
   CHECK(first < 2.0, "first compile took %.2f s", first);
 }
 
+/* A pool used before fork() must not hang the child: it starts its own workers. */
+static void test_fork(void) {
+  test_grid(); /* starts the pool */
+  pid_t pid = fork();
+  if (pid == 0) {
+    test_grid();
+    _exit(failures ? 1 : 0);
+  }
+  int st = 0;
+  CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+        "the fork child failed or hung (status %d)", st);
+}
+
 /* Mean launch time of a small kernel (4096 floats, no cost estimate: the pool runs it). */
 static void test_launch(void) {
   enum { N = 4096, REPS = 2000 };
@@ -985,6 +1000,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(which, "grid")) test_grid();
   if (all || !strcmp(which, "threads")) test_threads();
   if (all || !strcmp(which, "launch")) test_launch();
+  if (all || !strcmp(which, "fork")) test_fork();
   if (all || !strcmp(which, "cache")) test_cache();
   if (all || !strcmp(which, "errors")) test_errors();
   close_plugin();
