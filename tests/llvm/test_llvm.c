@@ -947,6 +947,13 @@ static void test_latency(void) {
     n++;
     free(p);
   }
+  cg_ir_program *p = k_op(CG_IR_ADD, CG_IR_FLOAT32, 2, 1024, 4);
+  char *src = NULL;
+  double t0 = now_s();
+  if (api->render) CHECK(api->render(dev, p, &src, NULL) == CG_P_OK, "render: %s", last_err);
+  printf("%s render: %.2f ms\n", api->id, (now_s() - t0) * 1e3);
+  api->release(src);
+  free(p);
   printf("%s compile latency: first %.1f ms, then %.1f ms per kernel (elementwise float4)\n", api->id, first * 1e3,
          sum / (n - 1) * 1e3);
   CHECK(first < 2.0, "first compile took %.2f s", first);
