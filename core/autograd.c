@@ -78,7 +78,14 @@ static UOp *rule(UOp *u, int i, UOp *g) {
   case UOP_CAST:
     return cg__is_float((cg_dtype)a->dtype) ? uop_cast(g, (cg_dtype)a->dtype) : NULL;
   case UOP_REDUCE_SUM: return uop_expand(g, a->ndim, a->shape);
-  case UOP_REDUCE_PROD: return gdiv(mul(uop_expand(g, a->ndim, a->shape), uop_expand(u, a->ndim, a->shape)), a);
+  case UOP_REDUCE_PROD: { /* product of the others: prod/a, or prod of nonzeros at a lone zero */
+    UOp *zero = uop_2(UOP_CMPEQ, CG_BOOL, a, cfull(a, 0));
+    UOp *cnt = uop_expand(uop_reduce(UOP_REDUCE_SUM, uop_cast(zero, CG_INT32), u->nargs, u->args), a->ndim, a->shape);
+    UOp *pnz = uop_expand(uop_reduce(UOP_REDUCE_PROD, where(zero, cfull(a, 1), a), u->nargs, u->args), a->ndim, a->shape);
+    UOp *lone = uop_2(UOP_CMPEQ, CG_BOOL, cnt, uop_full(CG_INT32, 1, a->ndim, a->shape));
+    UOp *others = where(zero, where(lone, pnz, cfull(a, 0)), gdiv(uop_expand(u, a->ndim, a->shape), a));
+    return mul(uop_expand(g, a->ndim, a->shape), others);
+  }
   case UOP_REDUCE_MAX: {                                        /* split among the maxima */
     UOp *hit = uop_cast(uop_2(UOP_CMPEQ, CG_BOOL, a, uop_expand(u, a->ndim, a->shape)), (cg_dtype)u->dtype);
     UOp *cnt = uop_expand(uop_reduce(UOP_REDUCE_SUM, hit, u->nargs, u->args), a->ndim, a->shape);
