@@ -502,11 +502,15 @@ static bool make_dirs(char *path) {
   return mkdir(path, 0755) == 0 || errno == EEXIST;
 }
 
-/* Identity of the compiler side of a cache entry. */
+/* Identity of the compiler side of a cache entry. The plugin library's size and mtime
+ * are part of it: a rebuilt plugin never reuses binaries of an older build. */
 static void cache_ident(const cg_device *d, char *buf, size_t n) {
   const char *cid = d->p->api.compiler_id ? d->p->api.compiler_id(d->h) : NULL;
-  snprintf(buf, n, "plugin=%s version=%s arch=%s compiler=%s", d->p->id,
-           d->p->api.version ? d->p->api.version : "", d->props.arch, cid ? cid : "");
+  struct stat st = {0};
+  if (d->p->library) stat(d->p->library, &st);
+  snprintf(buf, n, "plugin=%s version=%s arch=%s compiler=%s lib=%lld.%lld", d->p->id,
+           d->p->api.version ? d->p->api.version : "", d->props.arch, cid ? cid : "",
+           (long long)st.st_size, (long long)st.st_mtime);
 }
 
 static bool cache_path(const cg_device *d, const cg_ir_program *ir, const char *ident, char *buf, size_t n) {

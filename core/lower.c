@@ -162,11 +162,19 @@ static UOp *lower(lctx *c, UOp *u, UOp *const *idx, UOp *valid) {
   return v;
 }
 
-static int64_t inner_chunk(int64_t last) {
-  if (last <= 1024) return last;
-  for (int64_t d = 1024; d >= 64; d--)
-    if (last % d == 0) return d;
-  return 1;
+/* Elements per CPU group: the largest product of trailing dims up to 1024, or a
+ * divisor of the last big dim when that alone is larger. */
+static int64_t inner_chunk(const UOp *root) {
+  int64_t p = 1;
+  for (int i = root->ndim - 1; i >= 0; i--) {
+    int64_t d = root->shape[i];
+    if (p * d <= 1024) { p *= d; continue; }
+    if (p > 1) break;
+    for (int64_t c = 1024; c >= 64; c--)
+      if (d % c == 0) return c;
+    return 1;
+  }
+  return p;
 }
 
 int cg__lower(UOp *root, const cg_device_props *props, cg_kernel *k) {
@@ -185,7 +193,7 @@ int cg__lower(UOp *root, const cg_device_props *props, cg_kernel *k) {
     flat = add(mul(k->global[0] > 1 ? range(&c, k->global[0], 1) : ci(0), l), range(&c, l, 2));
     if (k->global[0] * l != n) gate = lt(flat, ci(n));
   } else {
-    int64_t in = root->ndim ? inner_chunk(root->shape[root->ndim - 1]) : 1;
+    int64_t in = inner_chunk(root);
     k->global[0] = (uint32_t)(n / in);
     flat = k->global[0] > 1 ? range(&c, k->global[0], 1) : ci(0);
     if (in > 1) {
