@@ -45,6 +45,10 @@ int cg__llvm_init_target(void);
 cg_pstatus cg__llvm_render(void *dev, const cg_ir_program *prog, char **src, const char **lang);
 cg_pstatus cg__llvm_compile(void *dev, const cg_ir_program *prog, const char *src, void **blob,
                             size_t *blob_size);
+/* compile with alias_safe = 0: buffers are noalias (the object the cache keeps);
+ * alias_safe = 1: a variant named <symbol>_alias for launches whose buffers overlap. */
+cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int alias_safe, void **blob,
+                                    size_t *blob_size);
 /* Symbol name of a program's kernel: "cg_<name>_<hash of IR bytes>". */
 void cg__llvm_symbol(const cg_ir_program *prog, char *out, size_t n);
 uint64_t cg__llvm_hash(const void *data, size_t n, uint64_t seed);

@@ -44,7 +44,8 @@ typedef struct {
   LLVMBasicBlockRef *blk_head;  /* RANGE: loop header */
   uint8_t *idx_only;            /* 1: int op used only for addressing (nsw is safe) */
   int contract;                 /* CG_LLVM_CONTRACT=1: MULACC may fuse (llvm.fmuladd) */
-  LLVMValueRef bufs, vars, gid[3];
+  LLVMValueRef vars, gid[3];
+  int alias_safe;               /* 1: buffers may overlap (no noalias) */
   LLVMValueRef zero_buf;        /* 128 zero bytes: the address of a gated-off load */
   LLVMTypeRef tvoid, t1, t8, t16, t32, t64, tf, td;
   char err[256];
@@ -278,11 +279,15 @@ static LLVMValueRef shift_amount(lw *L, LLVMValueRef a, LLVMValueRef bb) {
 
 /* ---- exp2 / log2 for float registers, inline so loops vectorize ------------- */
 
-/* Horner: c[0] + x*(c[1] + x*(... c[n-1])), float constants. */
+/* Horner: c[0] + x*(c[1] + x*(... c[n-1])), float constants. Inside these library
+ * routines fusing is ours to allow (llvm.fmuladd): error bounds hold either way. */
 static LLVMValueRef horner(lw *L, LLVMValueRef x, const double *c, int n) {
   LLVMTypeRef F = LLVMTypeOf(x);
   LLVMValueRef r = cf(F, c[n - 1]);
-  for (int k = n - 2; k >= 0; k--) r = LLVMBuildFAdd(L->b, LLVMBuildFMul(L->b, r, x, ""), cf(F, c[k]), "");
+  for (int k = n - 2; k >= 0; k--) {
+    LLVMValueRef args[3] = {r, x, cf(F, c[k])};
+    r = intrin(L, "llvm.fmuladd", &F, 1, args, 3);
+  }
   return r;
 }
 
@@ -860,14 +865,13 @@ static LLVMValueRef load_at(lw *L, LLVMTypeRef t, LLVMValueRef base, uint64_t k)
 
 /* PARAM, VAR and DEFINE_* values, computed once in the entry block. */
 static int lower_entry_values(lw *L) {
-  LLVMTypeRef i8p = LLVMPointerType(L->t8, 0);
   for (uint32_t i = 0; i < L->n; i++) {
     const cg_ir_inst *in = &L->ins[i];
     cg_ir_type t = in->type;
     if (in->op == CG_IR_PARAM) {
       if (in->arg < 0 || (uint64_t)in->arg >= L->p->nparams || !val_scalar(L, t.scalar))
         return fail(L, i, "bad PARAM");
-      LLVMValueRef raw = load_at(L, i8p, L->bufs, (uint64_t)in->arg);
+      LLVMValueRef raw = LLVMGetParam(L->fn, (unsigned)in->arg);
       L->v[i] = LLVMBuildBitCast(L->b, raw, LLVMPointerType(mem_scalar(L, t.scalar, CG_IR_AS_GLOBAL), 0), "");
     } else if (in->op == CG_IR_VAR) {
       LLVMTypeRef vt = val_type(L, t);
@@ -893,8 +897,8 @@ typedef struct {
 
 static void frame_open(lw *L, frame *f) {
   LLVMBuilderRef b = L->b;
-  LLVMValueRef start = LLVMGetParam(L->fn, 2);
-  f->end = LLVMGetParam(L->fn, 3);
+  LLVMValueRef start = LLVMGetParam(L->fn, L->p->nparams + 1);
+  f->end = LLVMGetParam(L->fn, L->p->nparams + 2);
   LLVMValueRef G0 = load_at(L, L->t64, L->vars, L->p->nvars);
   f->G1 = load_at(L, L->t64, L->vars, L->p->nvars + 1u);
   LLVMBasicBlockRef entry = LLVMGetInsertBlock(b), pre = new_block(L, "pre");
@@ -953,22 +957,52 @@ static void frame_close(lw *L, frame *f) {
   LLVMBuildRetVoid(b);
 }
 
-static void add_fn_attr(lw *L, const char *k, const char *v) {
+static void add_fn_attr(lw *L, LLVMValueRef fn, const char *k, const char *v) {
   LLVMAttributeRef a = LLVMCreateStringAttribute(L->c, k, (unsigned)strlen(k), v, (unsigned)strlen(v));
-  LLVMAddAttributeAtIndex(L->fn, LLVMAttributeFunctionIndex, a);
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, a);
 }
 
-/* Declare the kernel function and the zero buffer. */
+static void add_enum_attr(lw *L, LLVMValueRef fn, unsigned idx, const char *name) {
+  unsigned kind = LLVMGetEnumAttributeKindForName(name, strlen(name));
+  LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(L->c, kind, 0));
+}
+
+/* Declare the kernel: an internal body(buf0, .., bufN-1, vars, start, end) that holds the
+ * program (noalias buffers unless L->alias_safe) and the exported wrapper sym(bufs, vars,
+ * start, end) that loads the buffer pointers and calls it (inlined by the pipeline,
+ * which turns noalias into alias scopes). Also the zero block for gated loads. */
 static void declare_kernel(lw *L, const cg__llvm_dev *d, const char *sym) {
-  LLVMTypeRef pp = LLVMPointerType(LLVMPointerType(L->t8, 0), 0), vp = LLVMPointerType(L->t64, 0);
-  LLVMTypeRef args[4] = {pp, vp, L->t64, L->t64};
-  L->fn = LLVMAddFunction(L->m, sym, LLVMFunctionType(L->tvoid, args, 4, 0));
-  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
-  LLVMAddAttributeAtIndex(L->fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(L->c, nounwind, 0));
-  add_fn_attr(L, "target-cpu", d->cpu);
-  add_fn_attr(L, "target-features", d->features);
-  L->bufs = LLVMGetParam(L->fn, 0);
-  L->vars = LLVMGetParam(L->fn, 1);
+  LLVMTypeRef i8p = LLVMPointerType(L->t8, 0), pp = LLVMPointerType(i8p, 0), vp = LLVMPointerType(L->t64, 0);
+  uint32_t np = L->p->nparams;
+  LLVMTypeRef *bt = malloc((np + 3) * sizeof *bt);
+  if (!bt) return;
+  for (uint32_t k = 0; k < np; k++) bt[k] = i8p;
+  bt[np] = vp, bt[np + 1] = L->t64, bt[np + 2] = L->t64;
+  char name[160];
+  snprintf(name, sizeof name, "%s.body", sym);
+  L->fn = LLVMAddFunction(L->m, name, LLVMFunctionType(L->tvoid, bt, np + 3, 0));
+  LLVMSetLinkage(L->fn, LLVMInternalLinkage);
+  add_enum_attr(L, L->fn, LLVMAttributeFunctionIndex, "nounwind");
+  add_enum_attr(L, L->fn, LLVMAttributeFunctionIndex, "alwaysinline");
+  for (uint32_t k = 0; k < np && !L->alias_safe; k++) add_enum_attr(L, L->fn, k + 1, "noalias");
+  add_fn_attr(L, L->fn, "target-cpu", d->cpu);
+  add_fn_attr(L, L->fn, "target-features", d->features);
+  L->vars = LLVMGetParam(L->fn, np);
+  LLVMTypeRef wa[4] = {pp, vp, L->t64, L->t64};
+  LLVMValueRef w = LLVMAddFunction(L->m, sym, LLVMFunctionType(L->tvoid, wa, 4, 0));
+  add_enum_attr(L, w, LLVMAttributeFunctionIndex, "nounwind");
+  add_fn_attr(L, w, "target-cpu", d->cpu);
+  add_fn_attr(L, w, "target-features", d->features);
+  LLVMPositionBuilderAtEnd(L->b, LLVMAppendBasicBlockInContext(L->c, w, "entry"));
+  LLVMValueRef *args = malloc((np + 3) * sizeof *args);
+  if (args) {
+    for (uint32_t k = 0; k < np; k++) args[k] = load_at(L, i8p, LLVMGetParam(w, 0), k);
+    for (unsigned k = 0; k < 3; k++) args[np + k] = LLVMGetParam(w, k + 1);
+    LLVMBuildCall2(L->b, LLVMGlobalGetValueType(L->fn), L->fn, args, np + 3, "");
+    LLVMBuildRetVoid(L->b);
+    free(args);
+  }
+  free(bt);
   LLVMTypeRef zt = LLVMArrayType(L->t64, 16);
   LLVMValueRef z = LLVMAddGlobal(L->m, zt, "cg_zero");
   LLVMSetInitializer(z, LLVMConstNull(zt));
@@ -989,8 +1023,10 @@ static void lw_free(lw *L) {
 }
 
 /* Build the module for prog into L (caller frees with lw_free). 0 or -1 + L->err. */
-static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LLVMTargetMachineRef tm) {
+static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LLVMTargetMachineRef tm,
+                        int alias_safe) {
   memset(L, 0, sizeof *L);
+  L->alias_safe = alias_safe;
   if (check_header(p, L->err, sizeof L->err)) return -1;
   L->p = p;
   L->ins = cg_ir_insts(p);
@@ -1017,8 +1053,9 @@ static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LL
   L->tf = LLVMFloatTypeInContext(L->c);
   L->td = LLVMDoubleTypeInContext(L->c);
   L->tvoid = LLVMVoidTypeInContext(L->c);
-  char sym[128];
+  char sym[140];
   cg__llvm_symbol(p, sym, sizeof sym);
+  if (alias_safe) strcat(sym, "_alias");
   L->m = LLVMModuleCreateWithNameInContext(sym, L->c);
   char *triple = LLVMGetDefaultTargetTriple();
   LLVMSetTarget(L->m, triple);
@@ -1030,6 +1067,10 @@ static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LL
   }
   L->b = LLVMCreateBuilderInContext(L->c);
   declare_kernel(L, d, sym);
+  if (!L->fn) {
+    snprintf(L->err, sizeof L->err, "llvm: out of memory");
+    return -1;
+  }
   LLVMPositionBuilderAtEnd(L->b, new_block(L, "entry"));
   if (lower_entry_values(L)) return -1;
   frame f;
@@ -1105,7 +1146,7 @@ cg_pstatus cg__llvm_render(void *dev, const cg_ir_program *prog, char **src, con
     cg__llvm_error("%s", err);
     return CG_P_ERR_INTERNAL;
   }
-  if (build_module(&L, dev, prog, tm) == 0) {
+  if (build_module(&L, dev, prog, tm, 0) == 0) {
     char *text = LLVMPrintModuleToString(L.m);
     *src = text ? strdup(text) : NULL;
     LLVMDisposeMessage(text);
@@ -1160,6 +1201,11 @@ static void *emit(LLVMTargetMachineRef tm, LLVMModuleRef m, LLVMCodeGenFileType 
 
 cg_pstatus cg__llvm_compile(void *dev, const cg_ir_program *prog, const char *src, void **blob,
                             size_t *blob_size) {
+  return cg__llvm_compile_variant(dev, prog, 0, blob, blob_size);
+}
+
+cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int alias_safe, void **blob,
+                                    size_t *blob_size) {
   lw L;
   char err[256] = "";
   LLVMTargetMachineRef tm = make_tm(dev, err, sizeof err);
@@ -1169,7 +1215,7 @@ cg_pstatus cg__llvm_compile(void *dev, const cg_ir_program *prog, const char *sr
     cg__llvm_error("%s", err);
     return CG_P_ERR_INTERNAL;
   }
-  if (build_module(&L, dev, prog, tm) != 0) {
+  if (build_module(&L, dev, prog, tm, alias_safe) != 0) {
     snprintf(err, sizeof err, "%s", L.err);
   } else if (optimize(L.m, tm, err, sizeof err) == 0) {
     if (cg__llvm_debug() >= 5) {

@@ -31,7 +31,9 @@ typedef struct llvm_prog {
   char sym[128];
   int refs;
   LLVMOrcResourceTrackerRef rt;
-  cg__llvm_kernel_fn fn;
+  cg__llvm_kernel_fn fn;        /* buffers noalias */
+  cg__llvm_kernel_fn fn_alias;  /* for overlapping buffers, linked on first need */
+  cg_ir_program *ir;            /* copy, to compile fn_alias */
   uint32_t nparams, nvars;
   uint64_t work; /* max(flops, bytes / 4) from the IR header, 0 = unknown */
   struct llvm_prog *next;
@@ -140,7 +142,20 @@ static void prog_remove(llvm_prog *p) {
     if (e) LLVMConsumeError(e);
     LLVMOrcReleaseResourceTracker(p->rt);
   }
+  free(p->ir);
   free(p);
+}
+
+/* Add an object under p's resource tracker and look up sym in it. */
+static cg__llvm_kernel_fn jit_add(cg__llvm_jit *J, llvm_prog *p, const char *sym, const void *blob,
+                                  size_t size, char *err, size_t n) {
+  LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(blob, size, sym);
+  LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(J->j, p->rt, buf);
+  LLVMOrcExecutorAddress addr = 0;
+  if (!e) e = LLVMOrcLLJITLookup(J->j, &addr, sym);
+  if (e) error_text(e, err, n);
+  else if (!addr) snprintf(err, n, "symbol %s not found in the object", sym);
+  return e ? NULL : (cg__llvm_kernel_fn)(uintptr_t)addr;
 }
 
 static void jit_free(cg__llvm_jit *J) {
@@ -165,17 +180,11 @@ static llvm_prog *jit_link(cg__llvm_jit *J, const char *sym, const void *blob, s
   }
   snprintf(p->sym, sizeof p->sym, "%s", sym);
   p->rt = LLVMOrcJITDylibCreateResourceTracker(J->jd);
-  LLVMMemoryBufferRef buf = LLVMCreateMemoryBufferWithMemoryRangeCopy(blob, size, sym);
-  LLVMErrorRef e = LLVMOrcLLJITAddObjectFileWithRT(J->j, p->rt, buf);
-  LLVMOrcExecutorAddress addr = 0;
-  if (!e) e = LLVMOrcLLJITLookup(J->j, &addr, sym);
-  if (e || !addr) {
-    if (e) error_text(e, err, n);
-    else snprintf(err, n, "symbol %s not found in the object", sym);
+  p->fn = jit_add(J, p, sym, blob, size, err, n);
+  if (!p->fn) {
     prog_remove(p);
     return NULL;
   }
-  p->fn = (cg__llvm_kernel_fn)(uintptr_t)addr;
   return p;
 }
 
@@ -198,6 +207,8 @@ cg_pstatus cg__llvm_program_load(void *dev, const cg_ir_program *prog, const voi
     p->refs++;
   } else if (d->jit && (p = jit_link(d->jit, sym, blob, blob_size, err, sizeof err))) {
     p->refs = 1;
+    p->ir = malloc(prog->total_size);
+    if (p->ir) memcpy(p->ir, prog, prog->total_size);
     p->nparams = prog->nparams;
     p->nvars = prog->nvars;
     uint64_t w = prog->bytes / 4;
@@ -367,6 +378,41 @@ static int use_pool(cg__llvm_dev *d, const llvm_prog *p, int64_t total) {
   return d->pool && d->pool->nworkers > 0;
 }
 
+/* Do two buffers of the launch overlap where one of them is written? (The fast kernel
+ * assumes they do not: noalias.) Extents come from the IR's parameter counts. */
+static int buffers_overlap(const llvm_prog *p, void *const *bufs) {
+  const cg_ir_param *par = p->ir ? cg_ir_params(p->ir) : NULL;
+  if (!par) return 1;
+  for (uint32_t i = 0; i < p->nparams; i++) {
+    if (!(par[i].flags & CG_IR_PARAM_WRITE)) continue;
+    uintptr_t a0 = (uintptr_t)bufs[i], a1 = a0 + (uintptr_t)par[i].count * cg_ir_scalar_size(par[i].scalar);
+    for (uint32_t j = 0; j < p->nparams; j++) {
+      if (j == i) continue;
+      uintptr_t b0 = (uintptr_t)bufs[j], b1 = b0 + (uintptr_t)par[j].count * cg_ir_scalar_size(par[j].scalar);
+      if (a0 < b1 && b0 < a1) return 1;
+    }
+  }
+  return 0;
+}
+
+/* The kernel variant without noalias, compiled and linked on first use. */
+static cg__llvm_kernel_fn alias_fn(cg__llvm_dev *d, llvm_prog *p) {
+  pthread_mutex_lock(&d->mu);
+  if (!p->fn_alias && p->ir && d->jit) {
+    void *blob = NULL;
+    size_t n = 0;
+    char sym[160], err[512] = "";
+    snprintf(sym, sizeof sym, "%s_alias", p->sym);
+    if (cg__llvm_compile_variant(d, p->ir, 1, &blob, &n) == CG_P_OK) {
+      p->fn_alias = jit_add(d->jit, p, sym, blob, n, err, sizeof err);
+      if (!p->fn_alias) cg__llvm_error("llvm: cannot link %s: %s", sym, err);
+    }
+    free(blob);
+  }
+  pthread_mutex_unlock(&d->mu);
+  return p->fn_alias;
+}
+
 cg_pstatus cg__llvm_launch(void *dev, void *handle, const cg_launch_args *a) {
   cg__llvm_dev *d = dev;
   llvm_prog *p = handle;
@@ -397,11 +443,17 @@ cg_pstatus cg__llvm_launch(void *dev, void *handle, const cg_launch_args *a) {
     vars[p->nvars + (uint32_t)k] = a->global[k];
     total *= a->global[k];
   }
+  cg__llvm_kernel_fn fn = p->fn;
+  if (total > 0 && p->nparams > 1 && buffers_overlap(p, bufs) && !(fn = alias_fn(d, p))) {
+    if (bufs != sbufs) free(bufs);
+    if (vars != svars) free(vars);
+    return CG_P_ERR_COMPILE;
+  }
   int wants_time = a->struct_size >= sizeof *a && a->time_s;
   double t0 = wants_time ? now_s() : 0;
   if (total > 0) {
-    if (use_pool(d, p, total)) pool_run(d->pool, p->fn, bufs, vars, total);
-    else p->fn(bufs, vars, 0, total);
+    if (use_pool(d, p, total)) pool_run(d->pool, fn, bufs, vars, total);
+    else fn(bufs, vars, 0, total);
   }
   if (wants_time) *a->time_s = now_s() - t0;
   if (bufs != sbufs) free(bufs);

@@ -959,6 +959,36 @@ static void test_latency(void) {
   CHECK(first < 2.0, "first compile took %.2f s", first);
 }
 
+/* One buffer passed as both the output and the input: for k: out[k+1] = in[k] runs in
+ * order, so every element becomes in[0]. The plugin must not use its noalias kernel. */
+static void test_alias(void) {
+  enum { N = 1024 };
+  cg_ir_builder *b = cg_irb_new("shift");
+  int32_t po = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, N), pi = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, N);
+  int32_t k = E(b, CG_IR_RANGE, T(CG_IR_INT32), 0, 2, CI(b, 0), CI(b, N - 1));
+  int32_t v = E(b, CG_IR_LOAD, T(CG_IR_FLOAT32), 0, 1, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, pi, k));
+  int32_t k1 = E(b, CG_IR_ADD, T(CG_IR_INT32), 0, 2, k, CI(b, 1));
+  E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, po, k1), v);
+  E(b, CG_IR_ENDRANGE, TVOID, 0, 1, k);
+  LAUNCH(b, 1, 1, 1);
+  cg_ir_program *p = cg_irb_finish(b);
+  cg_irb_free(b);
+  float h[N], o[N];
+  for (int i = 0; i < N; i++) h[i] = (float)i + 1.0f;
+  void *buf = dbuf(N * 4), *other = dbuf(N * 4);
+  for (int same = 1; same >= 0; same--) {
+    api->copy_in(dev, buf, 0, h, sizeof h);
+    void *bufs[2] = {same ? buf : other, buf};
+    CHECK(run_prog(p, bufs, NULL) == CG_P_OK, "alias: %s", last_err);
+    api->copy_out(dev, o, same ? buf : other, 0, sizeof o);
+    int bad = 0;
+    for (int i = 1; i < N; i++) bad += o[i] != (same ? h[0] : h[i - 1]);
+    CHECK(!bad, "%s buffers: %d wrong", same ? "the same" : "separate", bad);
+  }
+  free(p);
+  api->mem_free(dev, buf), api->mem_free(dev, other);
+}
+
 /* A pool used before fork() must not hang the child: it starts its own workers. */
 static void test_fork(void) {
   test_grid(); /* starts the pool */
@@ -1008,6 +1038,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(which, "threads")) test_threads();
   if (all || !strcmp(which, "launch")) test_launch();
   if (all || !strcmp(which, "fork")) test_fork();
+  if (all || !strcmp(which, "alias")) test_alias();
   if (all || !strcmp(which, "cache")) test_cache();
   if (all || !strcmp(which, "errors")) test_errors();
   close_plugin();
