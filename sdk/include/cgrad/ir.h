@@ -155,11 +155,17 @@ typedef struct cg_ir_program {
   char name[64];           /* kernel name, NUL-terminated, [A-Za-z0-9_] */
 } cg_ir_program;
 
-_Static_assert(sizeof(cg_ir_type) == 4, "cg_ir_type layout is ABI");
-_Static_assert(sizeof(cg_ir_inst) == 24, "cg_ir_inst layout is ABI");
-_Static_assert(sizeof(cg_ir_param) == 16, "cg_ir_param layout is ABI");
-_Static_assert(sizeof(cg_ir_var) == 48, "cg_ir_var layout is ABI");
-_Static_assert(sizeof(cg_ir_program) == 152, "cg_ir_program layout is ABI");
+/* Compile-time layout checks (the full layout is in sdk/abi/abi-v1.txt); C and C++. */
+#ifdef __cplusplus
+#define CG_STATIC_ASSERT(c, m) static_assert(c, m)
+#else
+#define CG_STATIC_ASSERT(c, m) _Static_assert(c, m)
+#endif
+CG_STATIC_ASSERT(sizeof(cg_ir_type) == 4, "cg_ir_type layout is ABI");
+CG_STATIC_ASSERT(sizeof(cg_ir_inst) == 24, "cg_ir_inst layout is ABI");
+CG_STATIC_ASSERT(sizeof(cg_ir_param) == 16, "cg_ir_param layout is ABI");
+CG_STATIC_ASSERT(sizeof(cg_ir_var) == 48, "cg_ir_var layout is ABI");
+CG_STATIC_ASSERT(sizeof(cg_ir_program) == 152, "cg_ir_program layout is ABI");
 
 static inline const cg_ir_param *cg_ir_params(const cg_ir_program *p) {
   return (const cg_ir_param *)((const char *)p + p->params_off);

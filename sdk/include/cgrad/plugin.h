@@ -27,6 +27,10 @@
 
 #include "ir.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define CG_PLUGIN_ABI_MAJOR 1
 #define CG_PLUGIN_ABI_MINOR 0
 
@@ -172,4 +176,18 @@ typedef cg_pstatus (*cg_plugin_entry_fn)(const cg_plugin_query *query, cg_plugin
  * CG_P_ERR_VERSION if query->host_major differs from the plugin's major. */
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply);
 
+/* Sizes of the boundary structs are ABI (every field offset is checked against
+ * sdk/abi/abi-v1.txt in CTest). Checked here on LP64 targets. */
+#if UINTPTR_MAX == 0xFFFFFFFFFFFFFFFFu
+CG_STATIC_ASSERT(sizeof(cg_host_services) == 40, "cg_host_services layout is ABI");
+CG_STATIC_ASSERT(sizeof(cg_plugin_query) == 24, "cg_plugin_query layout is ABI");
+CG_STATIC_ASSERT(sizeof(cg_plugin_reply) == 16, "cg_plugin_reply layout is ABI");
+CG_STATIC_ASSERT(sizeof(cg_device_props) == 320, "cg_device_props layout is ABI");
+CG_STATIC_ASSERT(sizeof(cg_launch_args) == 72, "cg_launch_args layout is ABI");
+CG_STATIC_ASSERT(sizeof(cg_plugin_api) >= 176, "cg_plugin_api: append-only table");
+#endif
+
+#ifdef __cplusplus
+}
+#endif
 #endif
