@@ -1,7 +1,7 @@
 /* llvm plugin: the function table, the host CPU device and host memory.
  *
- * One device (the host CPU). Buffers are 64-byte aligned host allocations, so copies
- * are memcpy and launches are synchronous. Programs go render.c (IR -> LLVM -> object)
+ * One device (the host CPU). Buffers are 64-byte aligned host allocations that know
+ * their size (copies are bounds-checked memcpy) and launches are synchronous. Programs go render.c (IR -> LLVM -> object)
  * then runtime.c (ORC link, thread pool). Host services are kept in statics for the
  * life of the plugin (plugins are never unloaded while in use). */
 #include <sched.h>
@@ -157,33 +157,56 @@ static void p_device_close(void *dev) {
 
 static const char *p_compiler_id(void *dev) { return ((cg__llvm_dev *)dev)->compiler_id; }
 
-/* ---- memory: plain aligned host allocations --------------------------------- */
+/* ---- memory: aligned host allocations with their size in a header ------------ */
+
+/* A buffer is [64-byte header holding the size][data, 64-byte aligned]. */
+#define CG_LLVM_HDR 64
+
+static size_t buf_size(const void *buf) {
+  size_t n;
+  memcpy(&n, (const char *)buf - CG_LLVM_HDR, sizeof n);
+  return n;
+}
 
 static cg_pstatus p_mem_alloc(void *dev, size_t bytes, void **buf) {
   void *p = NULL;
-  size_t n = bytes ? (bytes + 63) & ~(size_t)63 : 64;
-  if (n < bytes || posix_memalign(&p, 64, n) != 0) {
+  size_t n = (bytes + 63) & ~(size_t)63;
+  if (n < bytes || n + CG_LLVM_HDR < n || posix_memalign(&p, 64, n + CG_LLVM_HDR) != 0) {
     cg__llvm_error("llvm: cannot allocate %zu bytes of host memory", bytes);
     return CG_P_ERR_NOMEM;
   }
-  *buf = p;
+  memcpy(p, &bytes, sizeof bytes);
+  *buf = (char *)p + CG_LLVM_HDR;
   return CG_P_OK;
 }
 
-static void p_mem_free(void *dev, void *buf) { free(buf); }
+static void p_mem_free(void *dev, void *buf) {
+  if (buf) free((char *)buf - CG_LLVM_HDR);
+}
+
+/* Is [off, off+n) inside buf? Sets the error if not. */
+static int in_bounds(const void *buf, size_t off, size_t n, const char *what) {
+  size_t size = buf ? buf_size(buf) : 0;
+  if (buf && off <= size && n <= size - off) return 1;
+  cg__llvm_error("llvm: %s of %zu bytes at offset %zu is outside the %zu-byte buffer", what, n, off, size);
+  return 0;
+}
 
 static cg_pstatus p_copy_in(void *dev, void *buf, size_t off, const void *src, size_t n) {
+  if (!in_bounds(buf, off, n, "copy_in")) return CG_P_ERR_INVALID;
   if (n) memcpy((char *)buf + off, src, n);
   return CG_P_OK;
 }
 
 static cg_pstatus p_copy_out(void *dev, void *dst, void *buf, size_t off, size_t n) {
+  if (!in_bounds(buf, off, n, "copy_out")) return CG_P_ERR_INVALID;
   if (n) memcpy(dst, (const char *)buf + off, n);
   return CG_P_OK;
 }
 
-static cg_pstatus p_copy_d2d(void *dev, void *dst, size_t doff, void *src, size_t soff,
-                             size_t n) {
+static cg_pstatus p_copy_d2d(void *dev, void *dst, size_t doff, void *src, size_t soff, size_t n) {
+  if (!in_bounds(dst, doff, n, "copy_d2d destination") || !in_bounds(src, soff, n, "copy_d2d source"))
+    return CG_P_ERR_INVALID;
   if (n) memmove((char *)dst + doff, (const char *)src + soff, n);
   return CG_P_OK;
 }

@@ -864,7 +864,11 @@ static LLVMValueRef load_at(lw *L, LLVMTypeRef t, LLVMValueRef base, uint64_t k)
 }
 
 /* PARAM, VAR and DEFINE_* values, computed once in the entry block. */
+/* Bytes of DEFINE_REG/DEFINE_LOCAL arrays per kernel (they live on the thread stack). */
+#define CG_LLVM_MAX_ARRAY (1 << 20)
+
 static int lower_entry_values(lw *L) {
+  uint64_t stack = 0;
   for (uint32_t i = 0; i < L->n; i++) {
     const cg_ir_inst *in = &L->ins[i];
     cg_ir_type t = in->type;
@@ -881,7 +885,11 @@ static int lower_entry_values(lw *L) {
       L->v[i] = vt == L->t64 ? x : LLVMBuildTrunc(L->b, x, vt, "");
     } else if (in->op == CG_IR_DEFINE_REG || in->op == CG_IR_DEFINE_LOCAL) {
       LLVMTypeRef et = mem_scalar(L, t.scalar, in->op == CG_IR_DEFINE_REG ? CG_IR_AS_REG : CG_IR_AS_LOCAL);
-      if (!et || in->arg <= 0 || in->arg > (1 << 24)) return fail(L, i, "bad array size or type");
+      if (!et || in->arg <= 0) return fail(L, i, "bad array size or type");
+      stack += (uint64_t)in->arg * (cg_ir_is_float(t.scalar) && t.scalar != CG_IR_FLOAT64 ? 4 : cg_ir_scalar_size(t.scalar));
+      if (in->arg > CG_LLVM_MAX_ARRAY || stack > CG_LLVM_MAX_ARRAY)
+        return fail(L, i, "DEFINE_REG/DEFINE_LOCAL arrays above %d bytes in all are not supported on the CPU",
+                    CG_LLVM_MAX_ARRAY);
       L->v[i] = LLVMBuildArrayAlloca(L->b, et, LLVMConstInt(L->t64, (uint64_t)in->arg, 0), "");
       LLVMSetAlignment(L->v[i], 64);
     }

@@ -10,6 +10,7 @@
 #include <dlfcn.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -894,6 +895,76 @@ static void test_cache(void) {
   free(p);
 }
 
+/* Random bit flips in the instruction and source tables of a kernel that uses most ops:
+ * whatever the verifier accepts must compile and load, or fail with a status, never
+ * crash. (Mutants are not run: the JIT code does not bounds-check.) */
+static void test_fuzz(void) {
+  cg_ir_builder *b = cg_irb_new("fz");
+  int nv = cg_irb_var(b, "n", 0, 3);
+  int32_t po = PARAM(b, CG_IR_INT32, CG_IR_PARAM_WRITE, 8), pa = PARAM(b, CG_IR_INT32, CG_IR_PARAM_READ, 8);
+  int32_t pf = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, 8);
+  int32_t sh = E(b, CG_IR_DEFINE_LOCAL, TP(CG_IR_INT32, CG_IR_AS_LOCAL), 2, 0);
+  int32_t acc = E(b, CG_IR_DEFINE_REG, TP(CG_IR_INT32, CG_IR_AS_REG), 4, 0);
+  int32_t z = CI(b, 0), n = E(b, CG_IR_VAR, T(CG_IR_INT32), nv, 0), i = GID(b, 0);
+  int32_t x = E(b, CG_IR_LOAD, T(CG_IR_INT32), 0, 3, E(b, CG_IR_INDEX, TP(CG_IR_INT32, CG_IR_AS_GLOBAL), 0, 2, pa, i),
+                E(b, CG_IR_CMPLT, T(CG_IR_BOOL), 0, 2, n, i), CI(b, 5));
+  int32_t fx = E(b, CG_IR_LOAD, TV(CG_IR_FLOAT32, 2), 0, 1, E(b, CG_IR_INDEX, TPV(CG_IR_FLOAT32, 2), 0, 2, pf, z));
+  int32_t fe = E(b, CG_IR_EXP2, TV(CG_IR_FLOAT32, 2), 0, 1, E(b, CG_IR_MAX, TV(CG_IR_FLOAT32, 2), 0, 2, fx, fx));
+  int32_t fl = E(b, CG_IR_CAST, T(CG_IR_INT32), 0, 1, E(b, CG_IR_GEP, T(CG_IR_FLOAT32), 1, 1, fe));
+  int32_t sidx = E(b, CG_IR_INDEX, TP(CG_IR_INT32, CG_IR_AS_LOCAL), 0, 2, sh, z);
+  E(b, CG_IR_STORE, TVOID, 0, 2, sidx, E(b, CG_IR_SHL, T(CG_IR_INT32), 0, 2, E(b, CG_IR_XOR, T(CG_IR_INT32), 0, 2, x, fl), n));
+  E(b, CG_IR_BARRIER, TVOID, 0, 0);
+  int32_t a0 = E(b, CG_IR_INDEX, TP(CG_IR_INT32, CG_IR_AS_REG), 0, 2, acc, z);
+  E(b, CG_IR_STORE, TVOID, 0, 2, a0, z);
+  int32_t k = E(b, CG_IR_RANGE, T(CG_IR_INT32), 0, 2, z, CI(b, 2));
+  int32_t v = E(b, CG_IR_LOAD, T(CG_IR_INT32), 0, 1, E(b, CG_IR_INDEX, TP(CG_IR_INT32, CG_IR_AS_LOCAL), 0, 2, sh, k));
+  int32_t q = E(b, CG_IR_IDIV, T(CG_IR_INT32), 0, 2, v, E(b, CG_IR_SUB, T(CG_IR_INT32), 0, 2, k, n));
+  E(b, CG_IR_STORE, TVOID, 0, 2, a0, E(b, CG_IR_ADD, T(CG_IR_INT32), 0, 2, E(b, CG_IR_LOAD, T(CG_IR_INT32), 0, 1, a0), q));
+  E(b, CG_IR_ENDRANGE, TVOID, 0, 1, k);
+  int32_t c = E(b, CG_IR_CMPNE, T(CG_IR_BOOL), 0, 2, n, z);
+  int32_t f = E(b, CG_IR_IF, TVOID, 0, 1, c);
+  int32_t h = E(b, CG_IR_CAST, T(CG_IR_FLOAT16), 0, 1, E(b, CG_IR_LOAD, T(CG_IR_INT32), 0, 1, a0));
+  int32_t bits = E(b, CG_IR_BITCAST, T(CG_IR_INT32), 0, 1, E(b, CG_IR_VECTORIZE, TV(CG_IR_FLOAT16, 2), 0, 2, h, h));
+  E(b, CG_IR_STORE, TVOID, 0, 3, E(b, CG_IR_INDEX, TP(CG_IR_INT32, CG_IR_AS_GLOBAL), 0, 2, po, i),
+    E(b, CG_IR_MOD, T(CG_IR_INT32), 0, 2, bits, CI(b, 1000)), c);
+  E(b, CG_IR_ENDIF, TVOID, 0, 1, f);
+  LAUNCH(b, 4, 1, 1);
+  cg_ir_program *base = cg_irb_finish(b);
+  cg_irb_free(b);
+  char err[256];
+  CHECK(cg_ir_verify(base, base->total_size, err, sizeof err) == 0, "fuzz base: %s", err);
+  const char *it_env = getenv("TEST_FUZZ_ITERS");
+  int iters = it_env ? atoi(it_env) : 3000, verified = 0, compiled = 0;
+  uint64_t seed = 0x9e3779b97f4a7c15ull;
+  size_t lo = base->insts_off, hi = base->srcs_off + (size_t)base->nsrcs * 4;
+  for (int it = 0; it < iters; it++) {
+    cg_ir_program *m = malloc(base->total_size);
+    memcpy(m, base, base->total_size);
+    for (int e = 0; e < 1 + it % 2; e++) {
+      seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+      ((unsigned char *)m)[lo + (seed >> 33) % (hi - lo)] ^= (unsigned char)(1u << ((seed >> 20) % 8));
+    }
+    if (cg_ir_verify(m, m->total_size, err, sizeof err) == 0) {
+      void *blob = NULL, *hd = NULL;
+      size_t sz = 0;
+      verified++;
+      if (api->compile(dev, m, NULL, &blob, &sz) == CG_P_OK) {
+        compiled++;
+        CHECK(api->program_load(dev, m, blob, sz, &hd) == CG_P_OK, "mutant %d compiled but did not load: %s", it, last_err);
+        if (hd) api->program_unload(dev, hd);
+        api->release(blob);
+      } else {
+        CHECK(last_err[0], "mutant %d failed without a message", it);
+        if (getenv("TEST_VERBOSE")) fprintf(stderr, "mutant %d: %s\n", it, last_err);
+      }
+    }
+    free(m);
+  }
+  printf("fuzz: %d of %d mutants verified, %d compiled\n", verified, iters, compiled);
+  CHECK(verified > iters / 50, "fuzz: too few verified mutants");
+  free(base);
+}
+
 static void test_errors(void) {
   /* WMMA is not supported on the CPU: a clear error, not a crash */
   cg_ir_builder *b = cg_irb_new("wmma");
@@ -915,6 +986,15 @@ static void test_errors(void) {
   CHECK(st == CG_P_ERR_COMPILE && strstr(last_err, "earlier"), "bad source: %d %s", st, last_err);
   p->magic = 0;
   CHECK(api->compile(dev, p, NULL, &blob, &n) == CG_P_ERR_COMPILE, "bad magic accepted");
+  /* copies outside a buffer are refused */
+  void *buf = dbuf(8), *empty = dbuf(0);
+  char bytes[16] = {0};
+  CHECK(api->copy_in(dev, buf, 4, bytes, 8) == CG_P_ERR_INVALID, "copy_in past the end");
+  CHECK(api->copy_out(dev, bytes, buf, SIZE_MAX, 2) == CG_P_ERR_INVALID, "copy_out offset overflow");
+  CHECK(api->copy_d2d(dev, buf, 0, empty, 0, 1) == CG_P_ERR_INVALID, "d2d from an empty buffer");
+  CHECK(api->copy_in(dev, buf, 8, bytes, 0) == CG_P_OK && api->copy_in(dev, buf, 0, bytes, 8) == CG_P_OK, "copy_in");
+  CHECK(empty != NULL, "0-byte alloc");
+  api->mem_free(dev, buf), api->mem_free(dev, empty);
   free(p);
   /* an unbalanced ENDRANGE */
   b = cg_irb_new("unbalanced");
@@ -1041,6 +1121,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(which, "alias")) test_alias();
   if (all || !strcmp(which, "cache")) test_cache();
   if (all || !strcmp(which, "errors")) test_errors();
+  if (all || !strcmp(which, "fuzz")) test_fuzz();
   close_plugin();
   if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
   else printf("ok: %s\n", which);
