@@ -889,6 +889,26 @@ static void test_cache(void) {
             props.max_local_size == 1 && props.compute_units >= 1 && props.dtypes == 0x1fff,
         "props");
   printf("device: %s (arch %s, %u threads), compiler id: %s\n", props.name, props.arch, props.compute_units, cid);
+  /* struct_size rules: a smaller props struct keeps its tail, a larger one too */
+  unsigned char raw[sizeof(cg_device_props) + 64];
+  memset(raw, 0xab, sizeof raw);
+  cg_device_props *pr = (cg_device_props *)raw;
+  pr->struct_size = (uint32_t)offsetof(cg_device_props, dtypes);
+  CHECK(api->device_props(plugin_ctx, 0, pr) == CG_P_OK && raw[offsetof(cg_device_props, dtypes)] == 0xab &&
+            pr->struct_size == offsetof(cg_device_props, dtypes) && !strncmp(pr->name, "LLVM", 4),
+        "small props struct");
+  memset(raw, 0xab, sizeof raw);
+  pr->struct_size = (uint32_t)sizeof raw;
+  CHECK(api->device_props(plugin_ctx, 0, pr) == CG_P_OK && raw[sizeof(cg_device_props)] == 0xab &&
+            pr->max_local_size == 1 && !(pr->native_ops & (1ull << CG_IR_WMMA)), "large props struct");
+  /* launch args without time_s: not written */
+  void *h4 = NULL;
+  double t = -1;
+  CHECK(api->program_load(dev, p, blob, n, &h4) == CG_P_OK, "load: %s", last_err);
+  cg_launch_args sa = {.struct_size = (uint32_t)offsetof(cg_launch_args, time_s), .nbufs = 3, .bufs = bufs,
+                       .global = {16, 1, 1}, .local = {1, 1, 1}, .time_s = &t};
+  CHECK(api->launch(dev, h4, &sa) == CG_P_OK && t == -1, "short launch args");
+  api->program_unload(dev, h4);
   api->release(blob);
   api->release(blob2);
   api->mem_free(dev, ba), api->mem_free(dev, bb), api->mem_free(dev, bo);
