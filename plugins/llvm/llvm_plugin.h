@@ -32,6 +32,7 @@ typedef struct cg__llvm_dev {
   pthread_mutex_t mu;      /* serializes compiles and JIT linking */
   cg__llvm_jit *jit;       /* created on first program_load */
   cg__llvm_pool *pool;     /* created on first multi-threaded launch */
+  struct cg__llvm_dev *next; /* list of open devices (plugin.c) */
 } cg__llvm_dev;
 
 /* Host services (set by cg_plugin_entry). */

@@ -58,13 +58,32 @@ int cg__llvm_debug(void) {
 
 /* ---- plugin and device ------------------------------------------------------ */
 
+/* Devices still open, so that shutdown can release them (ABI: shutdown frees all). */
+static pthread_mutex_t g_devs_mu = PTHREAD_MUTEX_INITIALIZER;
+static cg__llvm_dev *g_devs;
+
+static void dev_free(cg__llvm_dev *d) {
+  cg__llvm_runtime_close(d);
+  pthread_mutex_destroy(&d->mu);
+  free(d->features);
+  free(d);
+}
+
 static cg_pstatus p_init(void **ctx) {
   static int token;
   *ctx = &token; /* no plugin-wide state beyond statics */
   return CG_P_OK;
 }
 
-static void p_shutdown(void *ctx) { (void)ctx; }
+static void p_shutdown(void *ctx) {
+  pthread_mutex_lock(&g_devs_mu);
+  while (g_devs) {
+    cg__llvm_dev *d = g_devs;
+    g_devs = d->next;
+    dev_free(d);
+  }
+  pthread_mutex_unlock(&g_devs_mu);
+}
 
 static cg_pstatus p_device_count(void *ctx, int *count) {
   *count = 1;
@@ -142,17 +161,22 @@ static cg_pstatus p_device_open(void *ctx, int index, void **out) {
            d->cpu, (unsigned long long)fh, ct && ct[0] == '1' ? " contract" : "");
   d->threads = thread_count();
   pthread_mutex_init(&d->mu, NULL);
+  pthread_mutex_lock(&g_devs_mu);
+  d->next = g_devs;
+  g_devs = d;
+  pthread_mutex_unlock(&g_devs_mu);
   *out = d;
   return CG_P_OK;
 }
 
 static void p_device_close(void *dev) {
-  cg__llvm_dev *d = dev;
+  cg__llvm_dev *d = dev, **pp;
   if (!d) return;
-  cg__llvm_runtime_close(d);
-  pthread_mutex_destroy(&d->mu);
-  free(d->features);
-  free(d);
+  pthread_mutex_lock(&g_devs_mu);
+  for (pp = &g_devs; *pp && *pp != d; pp = &(*pp)->next) {}
+  if (*pp) *pp = d->next;
+  pthread_mutex_unlock(&g_devs_mu);
+  dev_free(d);
 }
 
 static const char *p_compiler_id(void *dev) { return ((cg__llvm_dev *)dev)->compiler_id; }

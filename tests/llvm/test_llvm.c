@@ -1059,6 +1059,23 @@ static void test_latency(void) {
   CHECK(first < 2.0, "first compile took %.2f s", first);
 }
 
+/* A device left open with a linked program and a running pool: shutdown releases it
+ * (the ASan build's leak check fails otherwise). */
+static void test_shutdown(void) {
+  void *d2 = NULL, *save = dev;
+  CHECK(api->device_open(plugin_ctx, 0, &d2) == CG_P_OK, "open");
+  dev = d2;
+  test_grid(); /* links a kernel and starts the pool; the program is unloaded */
+  cg_ir_program *p = k_op(CG_IR_ADD, CG_IR_FLOAT32, 2, 16, 1);
+  void *blob = NULL, *h = NULL;
+  size_t n = 0;
+  CHECK(api->compile(dev, p, NULL, &blob, &n) == CG_P_OK && api->program_load(dev, p, blob, n, &h) == CG_P_OK,
+        "load: %s", last_err);
+  api->release(blob);
+  free(p);
+  dev = save; /* d2 and its program stay open until close_plugin() -> shutdown */
+}
+
 /* One buffer passed as both the output and the input: for k: out[k+1] = in[k] runs in
  * order, so every element becomes in[0]. The plugin must not use its noalias kernel. */
 static void test_alias(void) {
@@ -1139,6 +1156,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(which, "launch")) test_launch();
   if (all || !strcmp(which, "fork")) test_fork();
   if (all || !strcmp(which, "alias")) test_alias();
+  if (all || !strcmp(which, "shutdown")) test_shutdown();
   if (all || !strcmp(which, "cache")) test_cache();
   if (all || !strcmp(which, "errors")) test_errors();
   if (all || !strcmp(which, "fuzz")) test_fuzz();
