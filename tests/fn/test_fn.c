@@ -646,6 +646,18 @@ static void test_grads(void) {
     g[i] = (xv[i] > 0) + ((xv[i] > 0) - (xv[i] < 0)) + 1 - t * t;
   }
   EXPECT("grad relu+abs+tanh", cg_grad(x2), g, R * C, 1e-5);
+  /* sigmoid/tanh stay finite far out; clamp passes the gradient on its bounds */
+  float big[6] = {-200, -30, 0, 30, 200, 1};
+  cg_tensor *xb = tf(big, 1, (int64_t[]){6});
+  cg_set_requires_grad(xb, true);
+  cg_tensor *yb = cg_add(cg_add(cg_sigmoid(xb), cg_tanh(xb)), cg_clamp(xb, 0, 1));
+  CHECK(cg_backward(cg_sum(yb, 0, NULL, false)) == CG_OK, "backward sigmoid: %s", cg_last_error());
+  double gb[6];
+  for (int i = 0; i < 6; i++) {
+    double sg = 1 / (1 + exp(-big[i])), th = tanh(big[i]);
+    gb[i] = sg * (1 - sg) + 1 - th * th + (big[i] >= 0 && big[i] <= 1);
+  }
+  EXPECT("grad sigmoid tanh clamp", cg_grad(xb), gb, 6, 1e-6);
   /* matmul gradient: d sum(a @ b) / da = row sums of b broadcast */
   float bv[C * 2];
   for (int i = 0; i < C * 2; i++) bv[i] = (float)(i % 3) - 1;
