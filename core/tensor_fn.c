@@ -303,11 +303,31 @@ static cg_tensor *scalar_op(cg_tensor *a, double s, binary_fn f, bool swap) {
   return finish(swap ? f(k, a) : f(a, k));
 }
 
-cg_tensor *cg_adds(cg_tensor *a, double s) { return scalar_op(a, s, cg_add, false); }
-cg_tensor *cg_subs(cg_tensor *a, double s) { return scalar_op(a, s, cg_sub, false); }
+static bool is_unsigned(cg_tensor *a) {
+  return cg_tensor_dtype(a) >= CG_UINT8 && cg_tensor_dtype(a) <= CG_UINT64;
+}
+
+/* unsigned a + (negative s) is a - |s|: the constant must fit the dtype */
+cg_tensor *cg_adds(cg_tensor *a, double s) {
+  if (a && s < 0 && is_unsigned(a)) return scalar_op(a, -s, cg_sub, false);
+  return scalar_op(a, s, cg_add, false);
+}
+
+cg_tensor *cg_subs(cg_tensor *a, double s) {
+  if (a && s < 0 && is_unsigned(a)) return scalar_op(a, -s, cg_add, false);
+  return scalar_op(a, s, cg_sub, false);
+}
+
 cg_tensor *cg_muls(cg_tensor *a, double s) { return scalar_op(a, s, cg_mul, false); }
-cg_tensor *cg_divs(cg_tensor *a, double s) { return scalar_op(a, s, cg_div, false); }
 cg_tensor *cg_rsubs(cg_tensor *a, double s) { return scalar_op(a, s, cg_sub, true); }
+
+/* True division gives a float, so an integer a is divided by a float32 s (2.5 stays
+ * 2.5 instead of adopting the int dtype). */
+cg_tensor *cg_divs(cg_tensor *a, double s) {
+  if (!a || cg__is_float(cg_tensor_dtype(a))) return scalar_op(a, s, cg_div, false);
+  cg_scope_push();
+  return finish(cg_div(a, cg_scalar(s, CG_FLOAT32)));
+}
 
 cg_tensor *cg_pows(cg_tensor *a, double s) {
   if (a && s == 2.0) { /* x*x: exact and defined for negative bases */

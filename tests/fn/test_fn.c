@@ -264,6 +264,8 @@ static void test_binary(void) {
   cg_tensor *it = ti(ia, 1, &s);
   double idv[4] = {3.5, -3.5, 0, 1.5};
   EXPECT("divs int -> float", cg_divs(it, 2), idv, 4, 0);
+  double idv25[4] = {2.8, -2.8, 0, 1.2};
+  EXPECT("divs int by 2.5", cg_divs(it, 2.5), idv25, 4, 1e-6);
   double imn[4] = {0, -7, 0, 0};
   EXPECT("minimum int", cg_minimum(it, cg_zeros(CG_INT32, 1, &s)), imn, 4, 0);
   double land[4] = {0, 1, 1, 1}, lor[4] = {1, 1, 1, 1}, lnot[4] = {0, 0, 1, 0};
