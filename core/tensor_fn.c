@@ -73,6 +73,13 @@ static cg_tensor *on_device_of(cg_tensor *r, cg_tensor *ref) {
   return cg_to_device(r, dref);
 }
 
+/* Like cg__axis, but a 0-d tensor has no axis at all (for ops that index along one). */
+static int real_axis(const char *op, const cg_tensor *t, int axis) {
+  if (cg_ndim(t) > 0) return cg__axis(op, t, axis);
+  cg__op_error(op, CG_ERR_SHAPE, "needs a tensor with at least one dim, got shape ()");
+  return -1;
+}
+
 /* Number of elements of a shape; -1 (error set) if a dim is negative or too many dims. */
 static int64_t shape_numel(const char *op, int ndim, const int64_t *shape) {
   if (ndim < 0 || ndim > CG_MAX_DIMS || (ndim > 0 && !shape)) {
@@ -657,7 +664,7 @@ cg_tensor *cg_squeeze(cg_tensor *a, int axis) {
   if (ax < 0) return NULL;
   int64_t s[CG_MAX_DIMS];
   int n = shape_of(a, s);
-  if (s[ax] != 1) return cg_reshape(a, n, s);
+  if (n == 0 || s[ax] != 1) return cg_reshape(a, n, s);
   memmove(s + ax, s + ax + 1, (size_t)(n - ax - 1) * sizeof(int64_t));
   return cg_reshape(a, n - 1, s);
 }
@@ -710,7 +717,7 @@ cg_tensor *cg_cat(int n, cg_tensor *const *ts, int axis) {
   if (n <= 0 || !ts) return cg__op_error("cat", CG_ERR_INVALID, "no tensors");
   for (int i = 0; i < n; i++)
     if (!ts[i]) return NULL;
-  int ax = cg__axis("cat", ts[0], axis);
+  int ax = real_axis("cat", ts[0], axis);
   int dt = ax < 0 ? -1 : cat_check(n, ts, ax);
   if (dt < 0) return NULL;
   int64_t total = 0, off = 0;
@@ -771,7 +778,7 @@ static int64_t slice_len(int64_t n, int64_t *start, int64_t stop, int64_t step) 
 
 cg_tensor *cg_slice(cg_tensor *a, int axis, int64_t start, int64_t stop, int64_t step) {
   if (!a) return NULL;
-  int ax = cg__axis("slice", a, axis);
+  int ax = real_axis("slice", a, axis);
   if (ax < 0) return NULL;
   if (step == 0) return cg__op_error("slice", CG_ERR_INVALID, "step 0");
   if ((step > 1 || step < -1) && cg_ndim(a) >= CG_MAX_DIMS)
@@ -794,7 +801,7 @@ cg_tensor *cg_slice(cg_tensor *a, int axis, int64_t start, int64_t stop, int64_t
  * axis (a new last axis), keep the matching a values, sum the new axis away. */
 cg_tensor *cg_gather(cg_tensor *a, int axis, cg_tensor *index) {
   if (!a || !index) return NULL;
-  int ax = cg__axis("gather", a, axis), nd = cg_ndim(a);
+  int ax = real_axis("gather", a, axis), nd = cg_ndim(a);
   if (ax < 0) return NULL;
   bool ok = cg_ndim(index) == nd && nd < CG_MAX_DIMS && cg__is_int(cg_tensor_dtype(index));
   for (int d = 0; ok && d < nd; d++) ok = d == ax || cg_dim(index, d) <= cg_dim(a, d);

@@ -801,6 +801,14 @@ static void test_errors(void) {
   CHECK(!cg_linear(x, cg_ones(CG_FLOAT32, 2, (int64_t[]){4, 2}), NULL) && strstr(cg_last_error(), "linear"), "linear shape");
   CHECK(!cg_dropout(x, 1.5, true), "dropout p");
   CHECK(!cg_arange(0, 1, 0, CG_FLOAT32), "arange step 0");
+  cg_tensor *z = cg_scalar(2, CG_FLOAT32);
+  CHECK(!cg_slice(z, 0, 0, 1, 1) && !cg_cat(1, &z, 0) && !cg_gather(z, 0, cg_scalar(0, CG_INT32)),
+        "0-d slice/cat/gather must fail");
+  EXPECT_SHAPE(cg_squeeze(z, 0), 0, 0);
+  double one = 1, zero = 0;
+  EXPECT("softmax 0-d", cg_softmax(z, 0), &one, 1, 0);
+  EXPECT("argmax 0-d", cg_argmax(z, 0, false), &zero, 1, 0);
+  EXPECT_SHAPE(cg_stack(2, (cg_tensor *[]){z, z}, 0), 1, 2);
   CHECK(cg_print(x) == CG_OK, "print: %s", cg_last_error());
   cg_scope_pop();
 }
