@@ -572,12 +572,12 @@ cg_tensor *cg_std(cg_tensor *a, int naxes, const int *axes, bool keepdim, int co
   return finish(cg_sqrt(cg_var(a, naxes, axes, keepdim, correction)));
 }
 
-/* arange(n) shaped with every dim 1 except `axis` (to broadcast along axis), on the
- * device of ref. */
-static cg_tensor *arange_along(cg_tensor *ref, int ndim, int axis, int64_t n, cg_dtype dt) {
+/* int32 arange(n) shaped with every dim 1 except `axis` (to broadcast along axis), on
+ * the device of ref. Comparisons with other int dtypes promote. */
+static cg_tensor *arange_along(cg_tensor *ref, int ndim, int axis, int64_t n) {
   int64_t s[CG_MAX_DIMS];
   for (int i = 0; i < ndim; i++) s[i] = i == axis ? n : 1;
-  cg_tensor *r = on_device_of(cg_arange(0, (double)n, 1, dt), ref);
+  cg_tensor *r = on_device_of(cg_arange(0, (double)n, 1, CG_INT32), ref);
   return r ? cg_reshape(r, ndim, s) : NULL;
 }
 
@@ -593,7 +593,7 @@ cg_tensor *cg_argmax(cg_tensor *a, int axis, bool keepdim) {
   cg_tensor *hit = cg_eq(a, m);
   if (cg__is_float(cg_tensor_dtype(a)))
     hit = cg_logical_or(hit, cg_logical_and(cg_ne(a, a), cg_ne(m, m)));
-  cg_tensor *rev = cg_rsubs(arange_along(a, cg_ndim(a), ax, n, CG_INT32), (double)n);
+  cg_tensor *rev = cg_rsubs(arange_along(a, cg_ndim(a), ax, n), (double)n);
   cg_tensor *v = hit && rev ? cg_where(hit, rev, k_like(rev, 0)) : NULL;
   return finish(cg_rsubs(cg_max(v, 1, &ax, keepdim), (double)n));
 }
@@ -794,7 +794,7 @@ cg_tensor *cg_slice(cg_tensor *a, int axis, int64_t start, int64_t stop, int64_t
   if (len == 0) return finish(shrink_axis(x, ax, 0, 0));
   x = shrink_axis(x, ax, start, start + (len - 1) * step + 1);
   if (step > 1 && x) x = take_every(x, ax, len, step);
-  return finish(x == a ? same(a) : x);
+  return finish(x);
 }
 
 /* out[..i..] = a[..index[..i..]..] along axis: compare index with an arange over a's
@@ -822,7 +822,7 @@ cg_tensor *cg_gather(cg_tensor *a, int axis, cg_tensor *index) {
   s[nd] = n;
   /* a values: (index dims with 1 at axis, n) */
   cg_tensor *vals = cg_reshape(cg_permute(cg_shrink(a, r), order), nd + 1, s);
-  cg_tensor *hit = cg_eq(cg_unsqueeze(index, nd), arange_along(index, nd + 1, nd, n, cg_tensor_dtype(index)));
+  cg_tensor *hit = cg_eq(cg_unsqueeze(index, nd), arange_along(index, nd + 1, nd, n));
   cg_tensor *sel = vals && hit ? cg_where(hit, vals, k_like(vals, 0)) : NULL;
   int last = nd;
   return finish(cg_sum(sel, 1, &last, false));
@@ -837,7 +837,7 @@ cg_tensor *cg_one_hot(cg_tensor *labels, int64_t classes) {
                         cg_dtype_name(cg_tensor_dtype(labels)), cg__shape_str(labels),
                         (long long)classes);
   cg_scope_push();
-  cg_tensor *idx = arange_along(labels, nd + 1, nd, classes, cg_tensor_dtype(labels));
+  cg_tensor *idx = arange_along(labels, nd + 1, nd, classes);
   return finish(cg_cast(cg_eq(cg_unsqueeze(labels, nd), idx), CG_FLOAT32));
 }
 

@@ -413,6 +413,10 @@ static void test_movement(void) {
   cg_tensor *o = cg_one_hot(ti(lab, 1, (int64_t[]){3}), 3);
   EXPECT("one_hot", o, oh, 9, 0);
   CHECK(o && cg_tensor_dtype(o) == CG_FLOAT32, "one_hot dtype");
+  uint8_t lab8[2] = {255, 3};
+  double oh8[2] = {1, 0}; /* row 0 at class 255, row 1 at 3: check the two class-255 cells */
+  cg_tensor *o8 = cg_one_hot(cg_from_data(lab8, CG_UINT8, 1, (int64_t[]){2}), 300);
+  EXPECT("one_hot uint8 class 255", cg_shrink(o8, (int64_t[]){0, 2, 255, 256}), oh8, 2, 0);
   cg_scope_pop();
 }
 
