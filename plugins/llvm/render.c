@@ -23,6 +23,7 @@
 
 #include <llvm-c/Analysis.h>
 #include <llvm-c/Core.h>
+#include <llvm-c/Support.h>
 #include <llvm-c/Target.h>
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
@@ -1100,6 +1101,11 @@ static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LL
 
 static int g_target_ok = -1;
 static void init_target_once(void) {
+  /* Let the loop vectorizer handle float reductions in their sequential order (an
+   * ordered vector reduce keeps the exact result): the work feeding the sum then runs in
+   * vectors. Process-wide LLVM option; an LLVM without it ignores it silently. */
+  const char *argv[] = {"cgrad", "-force-ordered-reductions"};
+  LLVMParseCommandLineOptions(2, argv, NULL);
   g_target_ok = (LLVMInitializeNativeTarget() == 0 && LLVMInitializeNativeAsmPrinter() == 0) ? 0 : -1;
 }
 
