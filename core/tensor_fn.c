@@ -333,7 +333,8 @@ cg_tensor *cg_rsubs(cg_tensor *a, double s) { return scalar_op(a, s, cg_sub, tru
 cg_tensor *cg_divs(cg_tensor *a, double s) {
   if (!a || cg__is_float(cg_tensor_dtype(a))) return scalar_op(a, s, cg_div, false);
   cg_scope_push();
-  return finish(cg_div(a, cg_scalar(s, CG_FLOAT32)));
+  cg_tensor *x = to_float(a);
+  return finish(cg_div(x, k_like(x, s)));
 }
 
 cg_tensor *cg_pows(cg_tensor *a, double s) {

@@ -805,8 +805,9 @@ static void test_errors(void) {
   CHECK(!cg_linear(x, cg_ones(CG_FLOAT32, 2, (int64_t[]){4, 2}), NULL) && strstr(cg_last_error(), "linear"), "linear shape");
   CHECK(!cg_dropout(x, 1.5, true), "dropout p");
   CHECK(!cg_arange(0, 1, 0, CG_FLOAT32), "arange step 0");
-  cg_tensor *z = cg_scalar(2, CG_FLOAT32);
-  CHECK(!cg_slice(z, 0, 0, 1, 1) && !cg_cat(1, &z, 0) && !cg_gather(z, 0, cg_scalar(0, CG_INT32)),
+  int64_t no_dims[1] = {0}; /* 0-d tensors (a non-NULL shape pointer with ndim 0) */
+  cg_tensor *z = cg_full(CG_FLOAT32, 0, no_dims, 2);
+  CHECK(!cg_slice(z, 0, 0, 1, 1) && !cg_cat(1, &z, 0) && !cg_gather(z, 0, cg_full(CG_INT32, 0, no_dims, 0)),
         "0-d slice/cat/gather must fail");
   EXPECT_SHAPE(cg_squeeze(z, 0), 0, 0);
   double one = 1, zero = 0;
