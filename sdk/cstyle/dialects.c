@@ -20,7 +20,7 @@ const cg_cstyle_dialect cg_cstyle_c = {
     .func_prefix = "static inline",
     .group_id = {"cg_i0", "cg_i1", "cg_i2"}, /* see CG_CSTYLE_SIG_C_RANGE */
     .local_id = {"0", "0", "0"},
-    .type_names = {"bool", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t",
+    .type_names = {"_Bool", "int8_t", "int16_t", "int32_t", "int64_t", "uint8_t", "uint16_t", "uint32_t",
                    "uint64_t", "uint16_t", "uint16_t", "float", "double", "void"},
     .bool_mem_type = "uint8_t",
     .half_mode = CG_CSTYLE_F16_EMULATED,
@@ -36,7 +36,15 @@ const cg_cstyle_dialect cg_cstyle_c = {
     .nan_f32 = "__builtin_nanf(\"\")",
     .suffix_i64 = "LL",
     .suffix_u64 = "ULL",
-    .preamble = "#include <math.h>\n#include <stdbool.h>\n#include <stdint.h>\n#include <string.h>\n"
+    /* no #include: parsing system headers would dominate the compile time */
+    .preamble = "typedef __INT8_TYPE__ int8_t;\ntypedef __INT16_TYPE__ int16_t;\ntypedef __INT32_TYPE__ int32_t;\n"
+                "typedef __INT64_TYPE__ int64_t;\ntypedef __UINT8_TYPE__ uint8_t;\ntypedef __UINT16_TYPE__ uint16_t;\n"
+                "typedef __UINT32_TYPE__ uint32_t;\ntypedef __UINT64_TYPE__ uint64_t;\n"
+                "void *memcpy(void *, const void *, __SIZE_TYPE__);\n"
+                "float exp2f(float); float log2f(float); float sinf(float); float sqrtf(float);\n"
+                "float truncf(float); float powf(float, float);\n"
+                "double exp2(double); double log2(double); double sin(double); double sqrt(double);\n"
+                "double trunc(double); double pow(double, double);\n"
                 "static inline uint32_t cg_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }\n"
                 "static inline float cg_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }\n",
 };

@@ -1,7 +1,16 @@
-#include <math.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <string.h>
+typedef __INT8_TYPE__ int8_t;
+typedef __INT16_TYPE__ int16_t;
+typedef __INT32_TYPE__ int32_t;
+typedef __INT64_TYPE__ int64_t;
+typedef __UINT8_TYPE__ uint8_t;
+typedef __UINT16_TYPE__ uint16_t;
+typedef __UINT32_TYPE__ uint32_t;
+typedef __UINT64_TYPE__ uint64_t;
+void *memcpy(void *, const void *, __SIZE_TYPE__);
+float exp2f(float); float log2f(float); float sinf(float); float sqrtf(float);
+float truncf(float); float powf(float, float);
+double exp2(double); double log2(double); double sin(double); double sqrt(double);
+double trunc(double); double pow(double, double);
 static inline uint32_t cg_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static inline float cg_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 void binop(void **bufs, const int64_t *vars, const int64_t *grid, int64_t start, int64_t end) {
@@ -34,7 +43,7 @@ void binop(void **bufs, const int64_t *vars, const int64_t *grid, int64_t start,
     uint64_t alu38 = (val5 < val7 ? val7 : val5);
     int32_t alu40 = ((int32_t)((uint32_t)48 + (uint32_t)gidx3));
     data0[alu40] = alu38;
-    bool alu43 = (val5 < val7);
+    _Bool alu43 = (val5 < val7);
     uint64_t cast44 = ((uint64_t)alu43);
     int32_t alu46 = ((int32_t)((uint32_t)56 + (uint32_t)gidx3));
     data0[alu46] = cast44;

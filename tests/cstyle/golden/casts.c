@@ -1,7 +1,16 @@
-#include <math.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <string.h>
+typedef __INT8_TYPE__ int8_t;
+typedef __INT16_TYPE__ int16_t;
+typedef __INT32_TYPE__ int32_t;
+typedef __INT64_TYPE__ int64_t;
+typedef __UINT8_TYPE__ uint8_t;
+typedef __UINT16_TYPE__ uint16_t;
+typedef __UINT32_TYPE__ uint32_t;
+typedef __UINT64_TYPE__ uint64_t;
+void *memcpy(void *, const void *, __SIZE_TYPE__);
+float exp2f(float); float log2f(float); float sinf(float); float sqrtf(float);
+float truncf(float); float powf(float, float);
+double exp2(double); double log2(double); double sin(double); double sqrt(double);
+double trunc(double); double pow(double, double);
 static inline uint32_t cg_f2u(float f) { uint32_t u; memcpy(&u, &f, 4); return u; }
 static inline float cg_u2f(uint32_t u) { float f; memcpy(&f, &u, 4); return f; }
 static inline float cg_h2f(uint16_t h) {
@@ -55,7 +64,7 @@ void casts(void **bufs, const int64_t *vars, const int64_t *grid, int64_t start,
     data2[gidx10] = cast19;
     uint64_t cast22 = (val12 != val12 ? (uint64_t)0 : val12 <= -1.0f ? 0ULL : val12 >= 18446744073709551616.0f ? 18446744073709551615ULL : (uint64_t)val12);
     data3[gidx10] = cast22;
-    bool cast25 = (val12 != 0);
+    _Bool cast25 = (val12 != 0);
     data4[gidx10] = (uint8_t)(cast25);
     float cast28 = cg_rh((float)val12);
     data5[gidx10] = cg_f2h(cast28);
