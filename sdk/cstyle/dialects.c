@@ -4,6 +4,8 @@
  * in-tree; cuda/hip/metal are starting points refined by their plugins. */
 #include <cgrad/cstyle.h>
 
+#include "cstyle_impl.h"
+
 /* Names shared by C-like libms: float and double variants. */
 #define CG_MATH_LIBM                                                                 \
   {{"exp2f", "exp2"}, {"log2f", "log2"}, {"sinf", "sin"}, {"sqrtf", "sqrt"},          \
@@ -178,3 +180,36 @@ const cg_cstyle_dialect cg_cstyle_metal = {
     .preamble = "#include <metal_stdlib>\nusing namespace metal;\n"
                 "#define cg_f2u(x) as_type<uint>(x)\n#define cg_u2f(x) as_type<float>(x)\n",
 };
+
+/* 16-bit float helpers, round-to-nearest-even. $P = helper prefix, $F float, $U uint32,
+ * $H uint16. Needs cg_f2u / cg_u2f from the dialect preamble. */
+const char cg__cstyle_half_tpl[] =
+    "$P $F cg_h2f($H h) {\n"
+    "  $U s = ($U)(h & 0x8000u) << 16, e = ($U)(h >> 10) & 0x1fu, m = ($U)h & 0x3ffu;\n"
+    "  if (e == 0x1fu) return cg_u2f(s | 0x7f800000u | (m << 13));\n"
+    "  if (e == 0u) { $F f = ($F)m * 5.9604644775390625e-8f; return s ? -f : f; }\n"
+    "  return cg_u2f(s | ((e + 112u) << 23) | (m << 13));\n"
+    "}\n"
+    "$P $H cg_f2h($F f) {\n"
+    "  $U u = cg_f2u(f), s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;\n"
+    "  if (a > 0x7f800000u) return ($H)(s | 0x7e00u);\n"
+    "  if (a >= 0x477ff000u) return ($H)(s | 0x7c00u);\n"
+    "  if (a < 0x38800000u) {\n"
+    "    $U sh = 126u - (a >> 23), m = (a & 0x7fffffu) | 0x800000u;\n"
+    "    if (sh > 24u) return ($H)s;\n"
+    "    $U q = m >> sh, rem = m & ((1u << sh) - 1u), tie = 1u << (sh - 1u);\n"
+    "    if (rem > tie || (rem == tie && (q & 1u))) q++;\n"
+    "    return ($H)(s | q);\n"
+    "  }\n"
+    "  a -= 0x38000000u;\n"
+    "  return ($H)(s | ((a + 0x0fffu + ((a >> 13) & 1u)) >> 13));\n"
+    "}\n"
+    "$P $F cg_rh($F f) { return cg_h2f(cg_f2h(f)); }\n";
+const char cg__cstyle_bf16_tpl[] =
+    "$P $F cg_b2f($H b) { return cg_u2f(($U)b << 16); }\n"
+    "$P $H cg_f2b($F f) {\n"
+    "  $U u = cg_f2u(f);\n"
+    "  if ((u & 0x7fffffffu) > 0x7f800000u) return ($H)(((u >> 16) & 0x8000u) | 0x7fc0u);\n"
+    "  return ($H)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);\n"
+    "}\n"
+    "$P $F cg_rb($F f) { return cg_b2f(cg_f2b(f)); }\n";

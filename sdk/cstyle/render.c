@@ -15,6 +15,8 @@
 #include <cgrad/cstyle.h>
 #include <cgrad/ir_util.h>
 
+#include "cstyle_impl.h"
+
 enum { NAMELEN = 160 };
 
 /* Growable output string; allocation failure is sticky. */
@@ -126,29 +128,28 @@ static void lit_int(const rc *r, int s, int64_t v, char *buf, size_t n) {
   }
 }
 
-/* Decimal float literal that reads back exactly; ',' fixed for odd locales. */
+/* Decimal float literal that reads back exactly (v is finite and already of the
+ * target precision); ',' fixed for odd locales; negative values (and -0) bracketed. */
 static void lit_num(double v, int is_f64, char *buf, size_t n) {
   char t[64];
-  if (is_f64) snprintf(t, sizeof t, "%.17g", v);
-  else snprintf(t, sizeof t, "%.9g", (double)(float)v);
+  snprintf(t, sizeof t, is_f64 ? "%.17g" : "%.9g", v);
   for (char *c = t; *c; c++) if (*c == ',') *c = '.';
   int plain = !strpbrk(t, ".e");
-  snprintf(buf, n, v < 0 ? "(%s%s%s)" : "%s%s%s", t, plain ? ".0" : "", is_f64 ? "" : "f");
+  snprintf(buf, n, signbit(v) ? "(%s%s%s)" : "%s%s%s", t, plain ? ".0" : "", is_f64 ? "" : "f");
 }
 
 static void lit_float(const rc *r, int s, double v, char *buf, size_t n) {
   char t[96];
-  const char *f32 = tname(r, CG_IR_FLOAT32);
   int f64 = s == CG_IR_FLOAT64;
-  if (isnan(v)) snprintf(t, sizeof t, "(%s)", nz(r->d->nan_f32));
-  else if (isinf(v)) snprintf(t, sizeof t, "(%s%s)", v < 0 ? "-" : "", nz(r->d->inf_f32));
-  else lit_num(v, f64, t, sizeof t);
-  if (f64 && (isnan(v) || isinf(v))) snprintf(buf, n, "((%s)%s)", tname(r, s), t);
+  double x = f64 ? v : (double)(float)v; /* out-of-range f32 constants become inf */
+  if (isnan(x)) snprintf(t, sizeof t, "(%s)", nz(r->d->nan_f32));
+  else if (isinf(x)) snprintf(t, sizeof t, "(%s%s)", x < 0 ? "-" : "", nz(r->d->inf_f32));
+  else lit_num(x, f64, t, sizeof t);
+  if (f64 && (isnan(x) || isinf(x))) snprintf(buf, n, "((%s)%s)", tname(r, s), t);
   else if (s == CG_IR_FLOAT16 && emulated(r, s)) snprintf(buf, n, "cg_rh(%s)", t);
   else if (s == CG_IR_BFLOAT16 && emulated(r, s)) snprintf(buf, n, "cg_rb(%s)", t);
   else if (native16(r, s)) snprintf(buf, n, "((%s)%s)", tname(r, s), t);
   else snprintf(buf, n, "%s", t);
-  (void)f32;
 }
 
 /* ---- operands ---- */
@@ -640,39 +641,7 @@ static int emit_inst(rc *r, uint32_t i) {
 
 /* ---- preamble ---- */
 
-/* 16-bit float helpers, round-to-nearest-even. $P = helper prefix, $F float, $U uint32,
- * $H uint16. Needs cg_f2u / cg_u2f from the dialect preamble. */
-static const char half_tpl[] =
-    "$P $F cg_h2f($H h) {\n"
-    "  $U s = ($U)(h & 0x8000u) << 16, e = ($U)(h >> 10) & 0x1fu, m = ($U)h & 0x3ffu;\n"
-    "  if (e == 0x1fu) return cg_u2f(s | 0x7f800000u | (m << 13));\n"
-    "  if (e == 0u) { $F f = ($F)m * 5.9604644775390625e-8f; return s ? -f : f; }\n"
-    "  return cg_u2f(s | ((e + 112u) << 23) | (m << 13));\n"
-    "}\n"
-    "$P $H cg_f2h($F f) {\n"
-    "  $U u = cg_f2u(f), s = (u >> 16) & 0x8000u, a = u & 0x7fffffffu;\n"
-    "  if (a > 0x7f800000u) return ($H)(s | 0x7e00u);\n"
-    "  if (a >= 0x477ff000u) return ($H)(s | 0x7c00u);\n"
-    "  if (a < 0x38800000u) {\n"
-    "    $U sh = 126u - (a >> 23), m = (a & 0x7fffffu) | 0x800000u;\n"
-    "    if (sh > 24u) return ($H)s;\n"
-    "    $U q = m >> sh, rem = m & ((1u << sh) - 1u), tie = 1u << (sh - 1u);\n"
-    "    if (rem > tie || (rem == tie && (q & 1u))) q++;\n"
-    "    return ($H)(s | q);\n"
-    "  }\n"
-    "  a -= 0x38000000u;\n"
-    "  return ($H)(s | ((a + 0x0fffu + ((a >> 13) & 1u)) >> 13));\n"
-    "}\n"
-    "$P $F cg_rh($F f) { return cg_h2f(cg_f2h(f)); }\n";
-static const char bf16_tpl[] =
-    "$P $F cg_b2f($H b) { return cg_u2f(($U)b << 16); }\n"
-    "$P $H cg_f2b($F f) {\n"
-    "  $U u = cg_f2u(f);\n"
-    "  if ((u & 0x7fffffffu) > 0x7f800000u) return ($H)(((u >> 16) & 0x8000u) | 0x7fc0u);\n"
-    "  return ($H)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);\n"
-    "}\n"
-    "$P $F cg_rb($F f) { return cg_b2f(cg_f2b(f)); }\n";
-
+/* Emit a helper template of dialects.c, filling $P $F $U $H. */
 static void emit_tpl(rc *r, const char *t) {
   for (; *t; t++) {
     if (*t != '$') { sb_add(&r->out, "%c", *t); continue; }
@@ -714,8 +683,8 @@ static int emit_preamble(rc *r) {
   if (r->used >> CG_IR_FLOAT64 & 1) sb_add(&r->out, "%s", nz(d->f64_preamble));
   for (uint32_t i = 0; i < r->n; i++)
     if (r->ins[i].type.vec > 4 && d->lane == CG_CSTYLE_LANE_XYZW) return fail(r, i, "vector wider than 4 lanes");
-  if ((r->used >> CG_IR_FLOAT16 & 1) && emulated(r, CG_IR_FLOAT16)) emit_tpl(r, half_tpl);
-  if ((r->used >> CG_IR_BFLOAT16 & 1) && emulated(r, CG_IR_BFLOAT16)) emit_tpl(r, bf16_tpl);
+  if ((r->used >> CG_IR_FLOAT16 & 1) && emulated(r, CG_IR_FLOAT16)) emit_tpl(r, cg__cstyle_half_tpl);
+  if ((r->used >> CG_IR_BFLOAT16 & 1) && emulated(r, CG_IR_BFLOAT16)) emit_tpl(r, cg__cstyle_bf16_tpl);
   for (uint32_t i = 0; i < r->n && d->vec_typedef; i++)
     if (r->ins[i].type.vec > 1 && r->ins[i].type.scalar != CG_IR_VOID &&
         note_vec(r, i, r->ins[i].type.scalar, r->ins[i].type.vec))
