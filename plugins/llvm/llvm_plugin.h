@@ -35,6 +35,10 @@ typedef struct cg__llvm_dev {
   struct cg__llvm_dev *next; /* list of open devices (plugin.c) */
 } cg__llvm_dev;
 
+/* Use hardware half<->float conversion: x86 with F16C, unless CG_LLVM_NO_F16C=1 (tests
+ * the portable integer path). Part of the compiler id. */
+int cg__llvm_f16c(const cg__llvm_dev *d);
+
 /* Host services (set by cg_plugin_entry). */
 void cg__llvm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void cg__llvm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

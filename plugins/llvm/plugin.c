@@ -69,6 +69,12 @@ static void dev_free(cg__llvm_dev *d) {
   free(d);
 }
 
+int cg__llvm_f16c(const cg__llvm_dev *d) {
+  const char *off = cg__llvm_option("CG_LLVM_NO_F16C");
+  if (off && off[0] == '1') return 0;
+  return strstr(d->features, "+f16c") != NULL;
+}
+
 static cg_pstatus p_init(void **ctx) {
   static int token;
   *ctx = &token; /* no plugin-wide state beyond statics */
@@ -157,8 +163,9 @@ static cg_pstatus p_device_open(void *ctx, int index, void **out) {
   }
   uint64_t fh = cg__llvm_hash(d->features, strlen(d->features), 0);
   const char *ct = cg__llvm_option("CG_LLVM_CONTRACT");
-  snprintf(d->compiler_id, sizeof d->compiler_id, "LLVM %s %s %016llx%s", LLVM_VERSION_STRING,
-           d->cpu, (unsigned long long)fh, ct && ct[0] == '1' ? " contract" : "");
+  snprintf(d->compiler_id, sizeof d->compiler_id, "LLVM %s %s %016llx%s%s", LLVM_VERSION_STRING,
+           d->cpu, (unsigned long long)fh, ct && ct[0] == '1' ? " contract" : "",
+           cg__llvm_f16c(d) ? " f16c" : "");
   d->threads = thread_count();
   pthread_mutex_init(&d->mu, NULL);
   pthread_mutex_lock(&g_devs_mu);

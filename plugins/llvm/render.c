@@ -45,6 +45,7 @@ typedef struct {
   LLVMBasicBlockRef *blk_head;  /* RANGE: loop header */
   uint8_t *idx_only;            /* 1: int op used only for addressing (nsw is safe) */
   int contract;                 /* CG_LLVM_CONTRACT=1: MULACC may fuse (llvm.fmuladd) */
+  int f16c;                     /* host converts half<->float in hardware (x86 F16C) */
   LLVMValueRef vars, gid[3];
   int alias_safe;               /* 1: buffers may overlap (no noalias) */
   LLVMValueRef zero_buf;        /* 128 zero bytes: the address of a gated-off load */
@@ -153,6 +154,10 @@ static LLVMValueRef intrin1(lw *L, const char *name, LLVMValueRef a) {
 static LLVMValueRef f16_to_f32(lw *L, LLVMValueRef h16) {
   LLVMBuilderRef b = L->b;
   unsigned n = lanes(h16);
+  if (L->f16c) { /* vcvtph2ps */
+    LLVMTypeRef H = vec_of(LLVMHalfTypeInContext(L->c), n);
+    return LLVMBuildFPExt(b, LLVMBuildBitCast(b, h16, H, ""), vec_of(L->tf, n), "");
+  }
   LLVMTypeRef I = vec_of(L->t32, n), F = vec_of(L->tf, n);
   LLVMValueRef h = LLVMBuildZExt(b, h16, I, "");
   LLVMValueRef sign = LLVMBuildShl(b, LLVMBuildAnd(b, h, ci(I, 0x8000), ""), ci(I, 16), "");
@@ -171,6 +176,10 @@ static LLVMValueRef f16_to_f32(lw *L, LLVMValueRef h16) {
 static LLVMValueRef f32_to_f16(lw *L, LLVMValueRef f) {
   LLVMBuilderRef b = L->b;
   unsigned n = lanes(f);
+  if (L->f16c) { /* vcvtps2ph, round to nearest even */
+    LLVMTypeRef H = vec_of(LLVMHalfTypeInContext(L->c), n);
+    return LLVMBuildBitCast(b, LLVMBuildFPTrunc(b, f, H, ""), vec_of(L->t16, n), "");
+  }
   LLVMTypeRef I = vec_of(L->t32, n), F = vec_of(L->tf, n);
   LLVMValueRef x = LLVMBuildBitCast(b, f, I, "");
   LLVMValueRef sign = LLVMBuildAnd(b, LLVMBuildLShr(b, x, ci(I, 16), ""), ci(I, 0x8000), "");
@@ -1053,6 +1062,7 @@ static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LL
   mark_index_math(L);
   const char *ct = cg__llvm_option("CG_LLVM_CONTRACT");
   L->contract = ct && ct[0] == '1';
+  L->f16c = cg__llvm_f16c(d);
   L->c = LLVMContextCreate();
   L->t1 = LLVMInt1TypeInContext(L->c);
   L->t8 = LLVMInt8TypeInContext(L->c);
