@@ -12,8 +12,14 @@
  *   device    loads the plugin through its ABI. Without a GPU: device_count 0 and a
  *             clean "no HIP device" error from device_open/device_props (a pass: that
  *             is the behaviour under test). With a GPU: the cstyle numeric suite.
+ *   nvrtc     the numeric suite on an NVIDIA GPU through the CUDA plugin, with its render
+ *             slot replaced by this plugin's HIP renderer: the HIP source is plain
+ *             CUDA-compatible C++, so NVRTC compiles it and the suite checks the
+ *             rendered semantics (wrapping, division by zero, casts, f16/bf16 rounding,
+ *             NaN in MAX, local memory, barriers) against its naive C references. Not
+ *             a check of AMD's compiler or hardware. SKIP without a CUDA device.
  * compile/targets print SKIP and return 77 when hiprtc or the device libraries are missing.
- * Usage: test_hip compile|targets|device [plugin.so] */
+ * Usage: test_hip compile|targets | device <hip plugin.so> | nvrtc <cuda plugin.so> */
 #include <stdlib.h>
 #include <string.h>
 
@@ -221,11 +227,41 @@ static int t_device(const char *path) {
   return fails ? 1 : 0;
 }
 
+/* The CUDA plugin's table with render replaced by the HIP renderer. */
+static cg_pstatus hip_render_for_cuda(void *dev, const cg_ir_program *prog, char **src, const char **lang) {
+  char err[512];
+  *src = hip__render_source(prog, err, sizeof err);
+  *lang = "hip";
+  if (!*src) fprintf(stderr, "hip render of %s failed: %s\n", prog->name, err);
+  return *src ? CG_P_OK : CG_P_ERR_UNSUPPORTED;
+}
+
+static int t_nvrtc(const char *cuda_path) {
+  kt_dev d = {.tag = "hip-on-nvrtc"};
+  if (kt_load(&d, cuda_path)) return 1;
+  int r = kt_open(&d, 0);
+  if (r != 0) {
+    printf("SKIP: no CUDA device: %s\n", kt_last_error());
+    kt_unload(&d);
+    return KT_SKIP;
+  }
+  cg_plugin_api api = *d.api;
+  const cg_plugin_api *cuda_api = d.api;
+  api.render = hip_render_for_cuda;
+  d.api = &api;
+  printf("hip source on %s (%s) through NVRTC\n", d.props.name, d.props.arch);
+  fails += kt_suite(&d);
+  d.api = cuda_api;
+  kt_unload(&d);
+  return fails ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   hip__set_host(&g_host);
   if (argc >= 2 && !strcmp(argv[1], "compile")) return t_compile();
   if (argc >= 2 && !strcmp(argv[1], "targets")) return t_targets();
   if (argc >= 3 && !strcmp(argv[1], "device")) return t_device(argv[2]);
-  fprintf(stderr, "usage: %s compile|targets|device <plugin.so>\n", argv[0]);
+  if (argc >= 3 && !strcmp(argv[1], "nvrtc")) return t_nvrtc(argv[2]);
+  fprintf(stderr, "usage: %s compile|targets | device <hip plugin.so> | nvrtc <cuda plugin.so>\n", argv[0]);
   return 2;
 }
