@@ -1046,6 +1046,11 @@ static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LL
   memset(L, 0, sizeof *L);
   L->alias_safe = alias_safe;
   if (check_header(p, L->err, sizeof L->err)) return -1;
+  char verr[200];
+  if (cg_ir_verify(p, p->total_size, verr, sizeof verr) != 0) { /* types and arity the lowering relies on */
+    snprintf(L->err, sizeof L->err, "llvm: invalid IR: %s", verr);
+    return -1;
+  }
   L->p = p;
   L->ins = cg_ir_insts(p);
   L->n = p->ninsts;
