@@ -1,0 +1,529 @@
+/* Conformance rules 4.x (lifecycle and errors), 5.x (memory) and 6.x (render/compile
+ * determinism), plus the kernel runner every device rule uses: build (render ->
+ * compile -> program_load, as the core does) and run a program on host arrays. */
+#include <stdio.h>
+
+#include "conf_impl.h"
+
+/* ---- kernels ---- */
+
+void *conf_build(pinst *pi, const cg_ir_program *ir, char *why, size_t whylen) {
+  const cg_plugin_api *a = &pi->tbl;
+  char *src = NULL;
+  const char *lang = NULL;
+  void *blob = NULL, *h = NULL;
+  size_t size = 0;
+  cg_pstatus ps = CG_P_OK;
+  conf_msg_clear();
+  if (a->render && (ps = a->render(pi->dev, ir, &src, &lang)) != CG_P_OK) {
+    snprintf(why, whylen, "render: %s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+    return NULL;
+  }
+  if (a->compile && (ps = a->compile(pi->dev, ir, src, &blob, &size)) != CG_P_OK) {
+    snprintf(why, whylen, "compile: %s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+    if (src) a->release(src);
+    return NULL;
+  }
+  const void *bin = blob ? blob : src;
+  size_t bin_size = blob ? size : src ? strlen(src) + 1 : 0;
+  if ((ps = a->program_load(pi->dev, ir, bin, bin_size, &h)) != CG_P_OK) {
+    snprintf(why, whylen, "program_load: %s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+    h = NULL;
+  }
+  if (src) a->release(src);
+  if (blob) a->release(blob);
+  return h;
+}
+
+cg_pstatus conf_run(pinst *pi, const cg_ir_program *ir, hbuf *bufs, int nbufs, const int64_t *vars,
+                    char *why, size_t whylen) {
+  const cg_plugin_api *a = &pi->tbl;
+  void *h = conf_build(pi, ir, why, whylen);
+  if (!h) return CG_P_ERR_COMPILE;
+  void *d[64] = {0};
+  cg_pstatus ps = nbufs > 64 ? CG_P_ERR_INVALID : CG_P_OK;
+  const char *step = "mem_alloc";
+  for (int k = 0; k < nbufs && !ps; k++) {
+    ps = a->mem_alloc(pi->dev, bufs[k].bytes, &d[k]);
+    if (ps) d[k] = NULL;
+    if (!ps && (ps = a->copy_in(pi->dev, d[k], 0, bufs[k].data, bufs[k].bytes))) step = "copy_in";
+  }
+  if (!ps) {
+    cg_launch_args la = {.struct_size = sizeof la, .nbufs = (uint32_t)nbufs, .bufs = d, .nvars = ir->nvars,
+                         .vars = vars};
+    memcpy(la.global, ir->global, sizeof la.global);
+    memcpy(la.local, ir->local, sizeof la.local);
+    step = "launch";
+    conf_msg_clear();
+    ps = a->launch(pi->dev, h, &la);
+    if (!ps && a->synchronize) step = "synchronize", ps = a->synchronize(pi->dev);
+  }
+  for (int k = 0; k < nbufs && !ps; k++)
+    if ((ps = a->copy_out(pi->dev, bufs[k].data, d[k], 0, bufs[k].bytes))) step = "copy_out";
+  if (ps) snprintf(why, whylen, "%s: %s: %s", step, conf_pstatus_name(ps), conf_msg_or("no message"));
+  for (int k = 0; k < nbufs; k++)
+    if (d[k]) a->mem_free(pi->dev, d[k]);
+  a->program_unload(pi->dev, h);
+  return ps;
+}
+
+static int32_t emit(cg_ir_builder *b, cg_ir_op op, cg_ir_type t, int64_t arg, int n, int32_t s0, int32_t s1) {
+  int32_t s[2] = {s0, s1};
+  return cg_irb_emit(b, op, t, n, s, arg);
+}
+
+/* out[i] = a[i] + 1 (float32), one work-item per element. */
+cg_ir_program *conf_kernel_add1(int n, const char *name) {
+  cg_ir_builder *b = cg_irb_new(name);
+  if (!b) return NULL;
+  uint32_t g[3] = {(uint32_t)n, 1, 1}, l[3] = {1, 1, 1};
+  cg_irb_set_launch(b, g, l);
+  cg_irb_param(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, n);
+  cg_irb_param(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, n);
+  cg_ir_type pf = cg_ir_ptr(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), f = cg_ir_t(CG_IR_FLOAT32);
+  int32_t out = emit(b, CG_IR_PARAM, pf, 0, 0, 0, 0), in = emit(b, CG_IR_PARAM, pf, 1, 0, 0, 0);
+  int32_t i = emit(b, CG_IR_SPECIAL, cg_ir_t(CG_IR_INT32), 0, 0, 0, 0);
+  int32_t x = emit(b, CG_IR_LOAD, f, 0, 1, emit(b, CG_IR_INDEX, pf, 0, 2, in, i), 0);
+  int32_t y = emit(b, CG_IR_ADD, f, 0, 2, x, cg_irb_const_f(b, CG_IR_FLOAT32, 1.0));
+  emit(b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 0, 2, emit(b, CG_IR_INDEX, pf, 0, 2, out, i), y);
+  cg_ir_program *p = cg_irb_finish(b);
+  cg_irb_free(b);
+  return p;
+}
+
+/* out[4i..4i+3] = 2 * a[4i..4i+3] with 4-lane float32 vector loads and stores. */
+static cg_ir_program *kernel_vec4(int nvec) {
+  cg_ir_builder *b = cg_irb_new("conf_vec4");
+  if (!b) return NULL;
+  uint32_t g[3] = {(uint32_t)nvec, 1, 1}, l[3] = {1, 1, 1};
+  cg_irb_set_launch(b, g, l);
+  cg_irb_param(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, 4 * nvec);
+  cg_irb_param(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, 4 * nvec);
+  cg_ir_type pf = cg_ir_ptr(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), pv = pf, v = cg_ir_t(CG_IR_FLOAT32);
+  pv.vec = 4, v.vec = 4;
+  int32_t out = emit(b, CG_IR_PARAM, pf, 0, 0, 0, 0), in = emit(b, CG_IR_PARAM, pf, 1, 0, 0, 0);
+  int32_t i = emit(b, CG_IR_SPECIAL, cg_ir_t(CG_IR_INT32), 0, 0, 0, 0);
+  int32_t i4 = emit(b, CG_IR_MUL, cg_ir_t(CG_IR_INT32), 0, 2, i, cg_irb_const_i(b, CG_IR_INT32, 4));
+  int32_t x = emit(b, CG_IR_LOAD, v, 0, 1, emit(b, CG_IR_INDEX, pv, 0, 2, in, i4), 0);
+  emit(b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 0, 2, emit(b, CG_IR_INDEX, pv, 0, 2, out, i4),
+       emit(b, CG_IR_ADD, v, 0, 2, x, x));
+  cg_ir_program *p = cg_irb_finish(b);
+  cg_irb_free(b);
+  return p;
+}
+
+/* ---- 4.x lifecycle and errors ---- */
+
+static bool props_sane(const cg_device_props *p, char *why, size_t n) {
+  if (!memchr(p->name, 0, sizeof p->name) || !p->name[0]) return snprintf(why, n, "empty or unterminated name"), false;
+  if (!memchr(p->arch, 0, sizeof p->arch)) return snprintf(why, n, "unterminated arch"), false;
+  if (p->kind != CG_DEVICE_CPU && p->kind != CG_DEVICE_GPU && p->kind != CG_DEVICE_ACCEL)
+    return snprintf(why, n, "kind %u is not CG_DEVICE_CPU/GPU/ACCEL", p->kind), false;
+  if (!(p->dtypes & ((1u << CG_IR_VOID) - 1))) return snprintf(why, n, "no element types"), false;
+  if (p->max_local_size < 1 || p->warp_size < 1) return snprintf(why, n, "max_local_size and warp_size must be >= 1"), false;
+  if (p->n_tc_shapes > 8) return snprintf(why, n, "n_tc_shapes %u > 8", p->n_tc_shapes), false;
+  return true;
+}
+
+static void r_devices(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  int n = -1;
+  conf_msg_clear();
+  cg_pstatus ps = a->device_count(c->p.ctx, &n);
+  if (ps != CG_P_OK || n < 0) return rfail(r, "device_count: %s, count %d: %s", conf_pstatus_name(ps), n, conf_msg_or("no message"));
+  for (int i = 0; i < n; i++) {
+    cg_device_props p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    char why[256];
+    conf_msg_clear();
+    if ((ps = a->device_props(c->p.ctx, i, &p)) != CG_P_OK)
+      rfail(r, "device_props(%d): %s: %s", i, conf_pstatus_name(ps), conf_msg_or("no message"));
+    else if (!props_sane(&p, why, sizeof why))
+      rfail(r, "device %d properties: %s", i, why);
+  }
+  if (n > c->o->device && !c->p.dev) rfail(r, "%s", c->p.devwhy);
+  rdetail(r, "%d device(s)%s", n, n == 0 ? " (zero devices is valid: device rules SKIP)" : "");
+}
+
+/* Allocates, writes and reads back a few bytes on the main instance's device. */
+static bool device_works(conf *c, char *why, size_t n) {
+  if (!c->p.dev) return true;
+  const cg_plugin_api *a = &c->p.tbl;
+  void *b = NULL;
+  unsigned char in[64], out[64];
+  for (int i = 0; i < 64; i++) in[i] = (unsigned char)(i * 7 + 1);
+  cg_pstatus ps = a->mem_alloc(c->p.dev, sizeof in, &b);
+  if (!ps) ps = a->copy_in(c->p.dev, b, 0, in, sizeof in);
+  if (!ps) ps = a->copy_out(c->p.dev, out, b, 0, sizeof out);
+  if (!ps && memcmp(in, out, sizeof in)) ps = CG_P_ERR_INTERNAL;
+  if (b) a->mem_free(c->p.dev, b);
+  if (ps) snprintf(why, n, "%s: %s", conf_pstatus_name(ps), conf_msg_or("round trip differs"));
+  return ps == CG_P_OK;
+}
+
+static void r_double_init(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  void *ctx2 = NULL;
+  char why[1024];
+  conf_msg_clear();
+  cg_pstatus ps = a->init(&ctx2);
+  if (ps != CG_P_OK) {
+    rdetail(r, "a second context is refused (%s): %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  } else {
+    int n = -1;
+    if ((ps = a->device_count(ctx2, &n)) != CG_P_OK || n != c->p.ndev)
+      rfail(r, "second context: device_count %s, %d devices (first context: %d)", conf_pstatus_name(ps), n, c->p.ndev);
+    a->shutdown(ctx2);
+    rdetail(r, "two contexts at once; shutting one down leaves the other working");
+  }
+  int n = -1;
+  if (a->device_count(c->p.ctx, &n) != CG_P_OK || n != c->p.ndev) rfail(r, "first context broken after the second init");
+  if (!device_works(c, why, sizeof why)) rfail(r, "first context's device broken after the second init: %s", why);
+}
+
+static void r_bad_args(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  int bad[2] = {-1, c->p.ndev};
+  for (int k = 0; k < 2; k++) {
+    cg_device_props p;
+    memset(&p, 0, sizeof p);
+    p.struct_size = sizeof p;
+    void *dev = NULL;
+    conf_msg_clear();
+    cg_pstatus ps = a->device_props(c->p.ctx, bad[k], &p);
+    if (ps == CG_P_OK) rfail(r, "device_props(%d) of %d devices returned CG_P_OK", bad[k], c->p.ndev);
+    conf_msg_clear();
+    ps = a->device_open(c->p.ctx, bad[k], &dev);
+    if (ps == CG_P_OK) {
+      rfail(r, "device_open(%d) of %d devices returned CG_P_OK", bad[k], c->p.ndev);
+      if (a->device_close) a->device_close(dev);
+    } else if (!conf_msg[0]) {
+      rfail(r, "device_open(%d) failed (%s) without a message through set_error", bad[k], conf_pstatus_name(ps));
+    }
+  }
+  rdetail(r, "device indexes -1 and %d refused", c->p.ndev);
+}
+
+/* Leaves buffers and a program alive, shuts down, then starts the instance again. */
+static void r_shutdown_live(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  char why[1024] = "";
+  cg_ir_program *ir = conf_kernel_add1(16, "conf_live");
+  void *h = ir ? conf_build(&c->p, ir, why, sizeof why) : NULL;
+  if (!h) rfail(r, "cannot build the test kernel: %s", why);
+  for (int i = 0; i < 3; i++) {
+    void *b = NULL;
+    if (a->mem_alloc(c->p.dev, 1000 + (size_t)i, &b) != CG_P_OK) rfail(r, "mem_alloc: %s", conf_msg_or("no message"));
+  }
+  free(ir);
+  a->shutdown(c->p.ctx); /* device, 3 buffers and a program still alive */
+  c->p.ctx = c->p.dev = NULL;
+  conf_msg_clear();
+  cg_pstatus ps = a->init(&c->p.ctx);
+  if (ps != CG_P_OK) {
+    c->p.ctx = NULL;
+    c->dev_ok = c->p_ok = false;
+    snprintf(c->p.devwhy, sizeof c->p.devwhy, "init after shutdown failed");
+    return rfail(r, "init after a shutdown failed (%s): %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  }
+  if ((ps = a->device_open(c->p.ctx, c->o->device, &c->p.dev)) != CG_P_OK) {
+    c->p.dev = NULL;
+    c->dev_ok = false;
+    snprintf(c->p.devwhy, sizeof c->p.devwhy, "device_open after a restart failed");
+    return rfail(r, "device_open after a restart failed (%s): %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  }
+  if (!device_works(c, why, sizeof why)) rfail(r, "device broken after a restart: %s", why);
+  rdetail(r, "shutdown with an open device, 3 buffers and a program; init again works");
+}
+
+/* ---- 5.x memory ---- */
+
+static void r_roundtrip(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  size_t n = (size_t)1 << 20;
+  unsigned char *in = malloc(n), *out = malloc(n);
+  void *b = NULL;
+  cg_pstatus ps = in && out ? CG_P_OK : CG_P_ERR_NOMEM;
+  for (size_t i = 0; in && i < n; i++) in[i] = (unsigned char)(i * 131 + (i >> 8));
+  if (!ps) ps = a->mem_alloc(c->p.dev, n, &b);
+  if (!ps) ps = a->copy_in(c->p.dev, b, 0, in, n);
+  if (!ps && a->synchronize) ps = a->synchronize(c->p.dev);
+  if (!ps) ps = a->copy_out(c->p.dev, out, b, 0, n);
+  if (ps) rfail(r, "%s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  else if (memcmp(in, out, n)) rfail(r, "1 MiB copied in and out differs");
+  if (b) a->mem_free(c->p.dev, b);
+  free(in);
+  free(out);
+  rdetail(r, "1 MiB copy_in / copy_out");
+}
+
+static void r_zero_size(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  void *b = NULL, *b2 = NULL;
+  char x = 0;
+  conf_msg_clear();
+  cg_pstatus ps = a->mem_alloc(c->p.dev, 0, &b);
+  if (ps) return rfail(r, "mem_alloc(0): %s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  if ((ps = a->copy_in(c->p.dev, b, 0, &x, 0))) rfail(r, "copy_in of 0 bytes: %s", conf_pstatus_name(ps));
+  if ((ps = a->copy_out(c->p.dev, &x, b, 0, 0))) rfail(r, "copy_out of 0 bytes: %s", conf_pstatus_name(ps));
+  if ((ps = a->mem_alloc(c->p.dev, 0, &b2))) rfail(r, "second mem_alloc(0): %s", conf_pstatus_name(ps));
+  else a->mem_free(c->p.dev, b2);
+  a->mem_free(c->p.dev, b);
+  rdetail(r, "mem_alloc(0), 0-byte copies, mem_free");
+}
+
+static void r_huge(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  size_t sizes[2] = {(size_t)1 << 62, SIZE_MAX};
+  for (int k = 0; k < 2; k++) {
+    void *b = NULL;
+    conf_msg_clear();
+    cg_pstatus ps = a->mem_alloc(c->p.dev, sizes[k], &b);
+    if (ps == CG_P_OK) {
+      rfail(r, "mem_alloc(%zu) succeeded", sizes[k]);
+      a->mem_free(c->p.dev, b);
+    } else if (!conf_msg[0]) {
+      rfail(r, "mem_alloc(%zu) failed (%s) without a message through set_error", sizes[k], conf_pstatus_name(ps));
+    }
+  }
+  char why[1024];
+  if (!device_works(c, why, sizeof why)) rfail(r, "device broken after the failed allocations: %s", why);
+  rdetail(r, "2^62 and SIZE_MAX bytes refused with a message; the device still works");
+}
+
+static void r_offsets(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  enum { N = 1000 };
+  unsigned char base[N], part[77], out[N], mid[10];
+  for (int i = 0; i < N; i++) base[i] = (unsigned char)(i * 3);
+  for (int i = 0; i < 77; i++) part[i] = (unsigned char)(200 + i);
+  void *b = NULL;
+  cg_pstatus ps = a->mem_alloc(c->p.dev, N, &b);
+  if (!ps) ps = a->copy_in(c->p.dev, b, 0, base, N);
+  if (!ps) ps = a->copy_in(c->p.dev, b, 13, part, sizeof part);
+  if (!ps) ps = a->copy_out(c->p.dev, out, b, 0, N);
+  if (!ps) ps = a->copy_out(c->p.dev, mid, b, 18, sizeof mid);
+  if (ps) {
+    rfail(r, "%s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  } else {
+    for (int i = 0; i < N; i++) {
+      unsigned char want = i >= 13 && i < 90 ? part[i - 13] : base[i];
+      if (out[i] != want) {
+        rfail(r, "after copy_in of 77 bytes at offset 13: byte %d is %u, expected %u", i, out[i], want);
+        break;
+      }
+    }
+    if (memcmp(mid, part + 5, sizeof mid)) rfail(r, "copy_out of 10 bytes at offset 18 differs");
+  }
+  /* out of range: must fail, never touch memory */
+  struct {
+    size_t off, n;
+  } bad[] = {{995, 10}, {N + 1, 0}, {SIZE_MAX - 2, 5}, {1, SIZE_MAX}};
+  for (size_t k = 0; b && k < sizeof bad / sizeof *bad; k++) {
+    unsigned char tmp[16] = {0};
+    size_t n = bad[k].n; /* larger than tmp only where the range check must refuse it */
+    if (a->copy_in(c->p.dev, b, bad[k].off, tmp, n) == CG_P_OK)
+      rfail(r, "copy_in at offset %zu of %zu bytes into %d bytes succeeded", bad[k].off, bad[k].n, N);
+    if (a->copy_out(c->p.dev, tmp, b, bad[k].off, n) == CG_P_OK)
+      rfail(r, "copy_out at offset %zu of %zu bytes from %d bytes succeeded", bad[k].off, bad[k].n, N);
+  }
+  if (b) a->mem_free(c->p.dev, b);
+  rdetail(r, "partial copies at offsets 13 and 18; 4 out-of-range copies refused");
+}
+
+static void r_d2d(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  if (!a->copy_d2d) return rskip(r, "optional slot copy_d2d is NULL (the host stages through copy_out + copy_in)");
+  enum { N = 512 };
+  unsigned char s[N], d[N], out[N];
+  for (int i = 0; i < N; i++) s[i] = (unsigned char)(i * 5 + 3), d[i] = (unsigned char)(255 - i);
+  void *bs = NULL, *bd = NULL;
+  cg_pstatus ps = a->mem_alloc(c->p.dev, N, &bs);
+  if (!ps) ps = a->mem_alloc(c->p.dev, N, &bd);
+  if (!ps) ps = a->copy_in(c->p.dev, bs, 0, s, N);
+  if (!ps) ps = a->copy_in(c->p.dev, bd, 0, d, N);
+  if (!ps) ps = a->copy_d2d(c->p.dev, bd, 7, bs, 100, 300);
+  if (!ps && a->synchronize) ps = a->synchronize(c->p.dev);
+  if (!ps) ps = a->copy_out(c->p.dev, out, bd, 0, N);
+  if (ps) {
+    rfail(r, "%s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  } else {
+    for (int i = 0; i < N; i++) {
+      unsigned char want = i >= 7 && i < 307 ? s[i - 7 + 100] : d[i];
+      if (out[i] != want) {
+        rfail(r, "copy_d2d of 300 bytes from offset 100 to 7: byte %d is %u, expected %u", i, out[i], want);
+        break;
+      }
+    }
+  }
+  if (bs && a->copy_d2d(c->p.dev, bd, 0, bs, N - 10, 20) == CG_P_OK) rfail(r, "out-of-range copy_d2d succeeded");
+  if (bs) a->mem_free(c->p.dev, bs);
+  if (bd) a->mem_free(c->p.dev, bd);
+  rdetail(r, "copy_d2d at offsets; an out-of-range copy refused");
+}
+
+/* Vector loads at the start of buffers allocated after odd-sized ones, and launches
+ * with byte offsets (multiples of 16) into the buffers. */
+static void r_alignment(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  enum { NV = 32, N = 4 * NV, PAD = 64 };
+  cg_ir_program *ir = kernel_vec4(NV);
+  char why[1024] = "";
+  void *h = ir ? conf_build(&c->p, ir, why, sizeof why) : NULL;
+  free(ir);
+  if (!h) return rfail(r, "cannot build the vector kernel: %s", why);
+  float in[N + PAD], out[N + PAD];
+  for (int i = 0; i < N + PAD; i++) in[i] = (float)i - 40.25f;
+  void *odd[3] = {NULL, NULL, NULL}, *bin = NULL, *bout = NULL;
+  cg_pstatus ps = CG_P_OK;
+  for (int k = 0; k < 3 && !ps; k++) ps = a->mem_alloc(c->p.dev, (size_t)(1 + 16 * k), &odd[k]);
+  if (!ps) ps = a->mem_alloc(c->p.dev, sizeof in, &bin);
+  if (!ps) ps = a->mem_alloc(c->p.dev, sizeof out, &bout);
+  if (!ps) ps = a->copy_in(c->p.dev, bin, 0, in, sizeof in);
+  size_t offsets[2][2] = {{0, 0}, {64, 16}}; /* bytes: out, in */
+  for (int k = 0; k < 2 && !ps; k++) {
+    for (int i = 0; i < N + PAD; i++) out[i] = -1.0f;
+    ps = a->copy_in(c->p.dev, bout, 0, out, sizeof out);
+    void *bufs[2] = {bout, bin};
+    cg_launch_args la = {.struct_size = sizeof la, .nbufs = 2, .bufs = bufs, .buf_offsets = k ? offsets[1] : NULL,
+                         .global = {NV, 1, 1}, .local = {1, 1, 1}};
+    conf_msg_clear();
+    if (!ps) ps = a->launch(c->p.dev, h, &la);
+    if (!ps && a->synchronize) ps = a->synchronize(c->p.dev);
+    if (!ps) ps = a->copy_out(c->p.dev, out, bout, 0, sizeof out);
+    if (ps) break;
+    size_t oo = offsets[k][0] / 4, io = offsets[k][1] / 4;
+    for (size_t i = 0; i < N + PAD; i++) {
+      float want = i >= oo && i < oo + N ? 2.0f * in[i - oo + io] : -1.0f;
+      if (out[i] != want) {
+        rfail(r, "%s: out[%zu] = %g, expected %g", k ? "with buf_offsets {64, 16}" : "at buffer start", i,
+              (double)out[i], (double)want);
+        break;
+      }
+    }
+  }
+  if (ps) rfail(r, "%s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  for (int k = 0; k < 3; k++)
+    if (odd[k]) a->mem_free(c->p.dev, odd[k]);
+  if (bin) a->mem_free(c->p.dev, bin);
+  if (bout) a->mem_free(c->p.dev, bout);
+  a->program_unload(c->p.dev, h);
+  rdetail(r, "4 x f32 vector access after 1/17/33-byte buffers; byte offsets 64 and 16");
+}
+
+/* ---- 6.x determinism ---- */
+
+static void r_render_det(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  if (!a->render) return rskip(r, "optional slot render is NULL (the plugin consumes the IR directly)");
+  cg_ir_program *irs[2] = {conf_kernel_add1(100, "conf_det"), kernel_vec4(8)};
+  for (int k = 0; k < 2; k++) {
+    char *s[2] = {NULL, NULL};
+    const char *lang[2] = {NULL, NULL};
+    for (int t = 0; t < 2; t++) {
+      conf_msg_clear();
+      cg_pstatus ps = irs[k] ? a->render(c->p.dev, irs[k], &s[t], &lang[t]) : CG_P_ERR_NOMEM;
+      if (ps) rfail(r, "render of %s: %s: %s", irs[k] ? irs[k]->name : "?", conf_pstatus_name(ps), conf_msg_or("no message"));
+    }
+    if (s[0] && s[1] && strcmp(s[0], s[1])) rfail(r, "two renders of %s differ", irs[k]->name);
+    if (s[0] && s[1] && (!lang[0] || !lang[1] || strcmp(lang[0], lang[1]))) rfail(r, "language tags differ or are NULL");
+    if (k == 0 && lang[0]) rdetail(r, "language \"%s\"", lang[0]);
+    for (int t = 0; t < 2; t++)
+      if (s[t]) a->release(s[t]);
+    free(irs[k]);
+  }
+}
+
+static void r_compile_det(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  if (!a->compile) return rskip(r, "optional slot compile is NULL (the rendered source, or the IR, is the binary)");
+  cg_ir_program *ir = conf_kernel_add1(100, "conf_det");
+  char *src = NULL;
+  const char *lang = NULL;
+  void *blob[2] = {NULL, NULL};
+  size_t size[2] = {0, 0};
+  cg_pstatus ps = ir ? CG_P_OK : CG_P_ERR_NOMEM;
+  if (!ps && a->render) ps = a->render(c->p.dev, ir, &src, &lang);
+  for (int t = 0; t < 2 && !ps; t++) {
+    conf_msg_clear();
+    if ((ps = a->compile(c->p.dev, ir, src, &blob[t], &size[t]))) blob[t] = NULL;
+  }
+  if (ps) rfail(r, "%s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  else if (size[0] != size[1] || (size[0] && memcmp(blob[0], blob[1], size[0])))
+    rfail(r, "two compiles of the same IR differ (%zu and %zu bytes)", size[0], size[1]);
+  else rdetail(r, "identical %zu-byte blobs", size[0]);
+  for (int t = 0; t < 2; t++)
+    if (blob[t]) a->release(blob[t]);
+  if (src) a->release(src);
+  free(ir);
+}
+
+/* The blob as the disk cache hands it back: a copy, loaded twice, after the original
+ * was released. Unloading one program leaves the other working. */
+static void r_blob_reload(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  enum { N = 50 };
+  cg_ir_program *ir = conf_kernel_add1(N, "conf_reload");
+  char *src = NULL, *copy = NULL;
+  const char *lang = NULL;
+  void *blob = NULL, *h[2] = {NULL, NULL};
+  size_t size = 0;
+  cg_pstatus ps = ir ? CG_P_OK : CG_P_ERR_NOMEM;
+  if (!ps && a->render) ps = a->render(c->p.dev, ir, &src, &lang);
+  if (!ps && a->compile) ps = a->compile(c->p.dev, ir, src, (void **)&blob, &size);
+  if (!ps) {
+    const void *bin = blob ? blob : src;
+    size = blob ? size : src ? strlen(src) + 1 : 0;
+    copy = size ? malloc(size) : NULL;
+    if (size && !copy) ps = CG_P_ERR_NOMEM;
+    else if (copy) memcpy(copy, bin, size);
+  }
+  if (blob) a->release(blob);
+  if (src) a->release(src);
+  for (int k = 0; k < 2 && !ps; k++)
+    if ((ps = a->program_load(c->p.dev, ir, copy, size, &h[k]))) h[k] = NULL;
+  free(copy);
+  if (ps) rfail(r, "%s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  if (h[0]) a->program_unload(c->p.dev, h[0]);
+  if (h[1]) {
+    float in[N], out[N];
+    void *b[2] = {NULL, NULL};
+    for (int i = 0; i < N; i++) in[i] = (float)i;
+    ps = a->mem_alloc(c->p.dev, sizeof out, &b[0]);
+    if (!ps) ps = a->mem_alloc(c->p.dev, sizeof in, &b[1]);
+    if (!ps) ps = a->copy_in(c->p.dev, b[1], 0, in, sizeof in);
+    cg_launch_args la = {.struct_size = sizeof la, .nbufs = 2, .bufs = b, .global = {N, 1, 1}, .local = {1, 1, 1}};
+    if (!ps) ps = a->launch(c->p.dev, h[1], &la);
+    if (!ps && a->synchronize) ps = a->synchronize(c->p.dev);
+    if (!ps) ps = a->copy_out(c->p.dev, out, b[0], 0, sizeof out);
+    if (ps) rfail(r, "second program after unloading the first: %s: %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+    for (int i = 0; !ps && i < N; i++)
+      if (out[i] != in[i] + 1) {
+        rfail(r, "reloaded program: out[%d] = %g, expected %g", i, (double)out[i], (double)(in[i] + 1));
+        break;
+      }
+    for (int k = 0; k < 2; k++)
+      if (b[k]) a->mem_free(c->p.dev, b[k]);
+    a->program_unload(c->p.dev, h[1]);
+  }
+  free(ir);
+  rdetail(r, "a copied %zu-byte binary loaded twice; the second runs after the first is unloaded", size);
+}
+
+const rule_def conf_device_rules[] = {
+    {"4.1", "devices enumerate with sane properties; zero devices is valid", NEED_PLUGIN, r_devices},
+    {"4.2", "a second init gives an independent context or fails cleanly", NEED_PLUGIN, r_double_init},
+    {"4.3", "bad device indexes fail with a status (and a message for device_open)", NEED_PLUGIN, r_bad_args},
+    {"4.4", "shutdown with live buffers and programs, then init again", NEED_PLUGIN | NEED_DEVICE, r_shutdown_live},
+    {"5.1", "1 MiB copy_in / copy_out round trip", NEED_PLUGIN | NEED_DEVICE, r_roundtrip},
+    {"5.2", "zero-size allocation and zero-byte copies", NEED_PLUGIN | NEED_DEVICE, r_zero_size},
+    {"5.3", "huge allocations fail cleanly with a message", NEED_PLUGIN | NEED_DEVICE, r_huge},
+    {"5.4", "copies at offsets; out-of-range copies refused", NEED_PLUGIN | NEED_DEVICE, r_offsets},
+    {"5.5", "device-to-device copies at offsets (optional slot)", NEED_PLUGIN | NEED_DEVICE, r_d2d},
+    {"5.6", "alignment: vector access at buffer starts, launch byte offsets", NEED_PLUGIN | NEED_DEVICE, r_alignment},
+    {"6.1", "render is deterministic (same IR -> same source and language)", NEED_PLUGIN | NEED_DEVICE, r_render_det},
+    {"6.2", "compile is deterministic (same IR -> same binary)", NEED_PLUGIN | NEED_DEVICE, r_compile_det},
+    {"6.3", "a copied binary loads twice; programs unload independently", NEED_PLUGIN | NEED_DEVICE, r_blob_reload},
+    {NULL, NULL, 0, NULL},
+};
