@@ -75,11 +75,11 @@ static int32_t flat_index(kplan *k, const int64_t dims[3], int ndims) {
 /* ---- kernels per kind; ops/targets the plugin lacks are left out by the caller ---- */
 
 static void k_alu(kplan *k, const num_table *t, int s, int64_t n, const int *ops, int nops, const int64_t dims[3], int nd) {
-  int a = add_arr(k, s, n, false, "a"), b = add_arr(k, s, n, false, "b"), c = -1, cond = -1;
+  int a = add_arr(k, s, n, false, "a"), b = t->kind == K_UNARY ? -1 : add_arr(k, s, n, false, "b"), c = -1, cond = -1;
   if (t->kind == K_TERNARY) c = add_arr(k, s, n, false, "c"), cond = add_arr(k, CG_IR_BOOL, n, false, "cond");
   int outs[NUM_MAX_OPS];
   for (int j = 0; j < nops; j++) outs[j] = add_arr(k, t->kind == K_COMPARE ? CG_IR_BOOL : s, n, true, cg_ir_op_name(ops[j]));
-  int32_t i = flat_index(k, dims, nd), x = load_at(k, a, i), y = load_at(k, b, i);
+  int32_t i = flat_index(k, dims, nd), x = load_at(k, a, i), y = b >= 0 ? load_at(k, b, i) : -1;
   int32_t z = c >= 0 ? load_at(k, c, i) : -1, w = cond >= 0 ? load_at(k, cond, i) : -1;
   for (int j = 0; j < nops; j++) {
     int op = ops[j];

@@ -261,6 +261,25 @@ static void r_large(conf *c, rres *r) {
   rdetail(r, "query %u, reply %u, host services %zu bytes", qsize, rsize, sizeof big_host);
 }
 
+/* Calls that read options and report errors: device queries and, with a device, a
+ * kernel built and launched and a refused allocation. */
+static void exercise(conf *c) {
+  int n = 0;
+  cg_device_props props = {.struct_size = sizeof props};
+  c->p.tbl.device_count(c->p.ctx, &n);
+  c->p.tbl.device_props(c->p.ctx, c->o->device, &props);
+  if (!c->dev_ok) return;
+  enum { N = 8 };
+  float a[N] = {0}, out[N];
+  hbuf bufs[2] = {{out, sizeof out}, {a, sizeof a}};
+  char why[512];
+  cg_ir_program *ir = conf_kernel_add1(N, "conf_spy");
+  if (ir) conf_run(&c->p, ir, bufs, 2, NULL, why, sizeof why);
+  free(ir);
+  void *b = NULL;
+  if (c->p.tbl.mem_alloc(c->p.dev, (size_t)1 << 62, &b) == CG_P_OK) c->p.tbl.mem_free(c->p.dev, b);
+}
+
 /* Query and host services smaller than 1.0: fields past struct_size must not be used.
  * The hidden fields point at spy services that count every call. */
 static void r_small_query(conf *c, rres *r) {
@@ -274,12 +293,7 @@ static void r_small_query(conf *c, rres *r) {
   conf_spy_calls = 0;
   cg_pstatus ps = c->p.entry(&q, &rep);
   same_answer(c, r, "host services without get_option", ps, &rep);
-  void *ctx = NULL;
-  if (ps == CG_P_OK && c->p.tbl.init(&ctx) == CG_P_OK) { /* options are typically read here */
-    int n = 0;
-    c->p.tbl.device_count(ctx, &n);
-    c->p.tbl.shutdown(ctx);
-  }
+  if (ps == CG_P_OK) exercise(c); /* options are read while compiling and launching */
   if (conf_spy_calls) rfail(r, "host services struct_size %u excludes get_option, but the plugin called it", small_host.struct_size);
   /* a query that ends before the host field: treat host services as absent */
   sbuf qb;
@@ -294,9 +308,8 @@ static void r_small_query(conf *c, rres *r) {
   ps = c->p.entry((const cg_plugin_query *)qb.b, &rep);
   if (ps != CG_P_OK && ps != CG_P_ERR_INVALID)
     rfail(r, "query of %u bytes: returned %s (expected OK or CG_P_ERR_INVALID)", qsize, conf_pstatus_name(ps));
-  int n = -1;
   c->p.tbl.device_props(c->p.ctx, -1, &(cg_device_props){.struct_size = sizeof(cg_device_props)});
-  c->p.tbl.device_count(c->p.ctx, &n);
+  exercise(c);
   if (conf_spy_calls) rfail(r, "query struct_size %u excludes the host field, but the plugin used the services there", qsize);
   rdetail(r, "spy services past struct_size: %d call(s)", conf_spy_calls);
 }

@@ -170,6 +170,10 @@ static void r_double_init(conf *c, rres *r) {
   cg_pstatus ps = a->init(&ctx2);
   if (ps != CG_P_OK) {
     rdetail(r, "a second context is refused (%s): %s", conf_pstatus_name(ps), conf_msg_or("no message"));
+  } else if (ctx2 == c->p.ctx) {
+    /* shutting it down would free the first context's objects: not done */
+    return rfail(r, "the second init returned the first context again: contexts are not independent "
+                    "(keep per-context state, or refuse a second init with a status and a message)");
   } else {
     int n = -1;
     if ((ps = a->device_count(ctx2, &n)) != CG_P_OK || n != c->p.ndev)

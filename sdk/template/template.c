@@ -32,7 +32,9 @@
 #include <cgrad/ir_util.h>
 #include <cgrad/plugin.h>
 
+#ifndef TPL_ID
 #define TPL_ID "template" /* must match the id given to cg_add_plugin (the manifest) */
+#endif
 #define TPL_VERSION "0.1.0"
 
 extern char **environ;
