@@ -2,7 +2,8 @@
  * highest-priority plugin whose device opens), refcounted buffers with a per-device LRU
  * cache of freed allocations, and programs cached in memory (by IR bytes) and on disk
  * (by IR bytes + plugin id/version + device arch + compiler id), plus launches with the
- * DEBUG=2 one-line-per-kernel report.
+ * DEBUG=2 one-line-per-kernel report. A kernel whose IR version is outside the IR range
+ * of the plugin's manifest fails before anything reaches the plugin (render included).
  *
  * Invariants: every device, buffer cache and program cache is touched under rt_lock
  * (recursive). Devices live until cg__runtime_shutdown, which frees everything the
@@ -654,6 +655,14 @@ cg_program *cg__program_get(cg_device *d, const cg_ir_program *ir) {
   }
   if (ir->magic != CG_IR_MAGIC || ir->total_size < sizeof *ir) {
     cg__error(CG_ERR_INVALID, "program_get: not a cgrad IR block (magic %08x, %u bytes)", ir->magic, ir->total_size);
+    return NULL;
+  }
+  const cg_plugin *pl = d->p;
+  int v = ir->version_major << 16 | ir->version_minor;
+  if (v < (pl->ir_min[0] << 16 | pl->ir_min[1]) || v > (pl->ir_max[0] << 16 | pl->ir_max[1])) {
+    cg__error(CG_ERR_PLUGIN, "%s: kernel '%.64s' needs IR %u.%u, plugin '%s' accepts IR %d.%d..%d.%d (manifest %s)",
+              d->name, ir->name, ir->version_major, ir->version_minor, pl->id, pl->ir_min[0], pl->ir_min[1],
+              pl->ir_max[0], pl->ir_max[1], pl->manifest);
     return NULL;
   }
   uint64_t h = cg_hash64(ir, ir->total_size, 0);

@@ -8,7 +8,9 @@
  * folders; replaces the defaults; ignored for setuid programs), else the build tree's
  * plugins.d then <prefix>/share/cgrad/plugins.d. In a folder, *.yaml sorted by name.
  * The first manifest of an id wins; later ones are reported as duplicates.
- * CG_PLUGIN_DEBUG=1 traces every step through the logger. */
+ * CG_PLUGIN_DEBUG=1 traces every step through the logger. CG_PLUGIN_STRICT=1 rejects
+ * plugins older than the host (an older minor, or a function table smaller than the
+ * host's) instead of driving them through the documented NULL-slot fallbacks. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -463,6 +465,14 @@ static bool negotiate(cg_plugin *p, cg_plugin_entry_fn entry) {
   if (r.minor < q.host_min_minor) {
     set_failed(p, CG__PL_FAILED, "plugin ABI %u.%u is older than the oldest the host drives (%d.%u)",
                r.major, r.minor, CG_PLUGIN_ABI_MAJOR, q.host_min_minor);
+    return false;
+  }
+  /* CG_PLUGIN_STRICT=1: nothing older than this host (minor, or a smaller table) */
+  uint32_t tsize = r.api ? r.api->struct_size : 0, host_minor = CG_PLUGIN_ABI_MINOR;
+  if (cg__env_int("CG_PLUGIN_STRICT", 0) > 0 && (r.minor < host_minor || tsize < sizeof(cg_plugin_api))) {
+    set_failed(p, CG__PL_FAILED, "strict mode (CG_PLUGIN_STRICT=1): plugin ABI %u.%u with a %u-byte function "
+               "table is older than the host's %d.%d (%zu bytes)", r.major, r.minor, tsize, CG_PLUGIN_ABI_MAJOR,
+               CG_PLUGIN_ABI_MINOR, sizeof(cg_plugin_api));
     return false;
   }
   p->minor = (uint16_t)(r.minor < q.host_minor ? r.minor : q.host_minor);
