@@ -88,8 +88,8 @@ typedef struct cg_optim cg_optim;
 
 /* SGD as in PyTorch (dampening 0, no Nesterov):
  *   g = grad + weight_decay * p;  buf = momentum * buf + g;  p -= lr * buf
- * (momentum 0: p -= lr * g). The optimizer keeps a reference to params' list object:
- * free the optimizer before the cg_params. */
+ * (momentum 0: p -= lr * g). The optimizer borrows `params` (free the optimizer
+ * first) and updates the parameters the list held when the optimizer was created. */
 CG_NN_API cg_optim *cg_optim_sgd_new(cg_params *params, double lr, double momentum,
                                      double weight_decay);
 /* Adam (L2 weight decay added to the gradient, as torch.optim.Adam):
