@@ -21,6 +21,21 @@ run_suite() {  # <build dir> <cmake options...>
   (cd "$dir" && ctest --output-on-failure -j "$JOBS")
 }
 
+# ---- conformance reports (issue 3) ----
+# CTest's conformance_<id> tests write one YAML report per plugin into
+# <build>/conformance/ (docs/plugin-guide.md); they are printed when this script ends,
+# whether the suites passed or not.
+print_conformance_reports() {
+  local f
+  for f in "$BUILD"/conformance/*.yaml; do
+    [ -f "$f" ] || continue
+    echo "== conformance report: $f"
+    cat "$f"
+  done
+}
+trap print_conformance_reports EXIT
+# ---- end of conformance reports ----
+
 run_suite "$BUILD"
 ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1}" \
 UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}" \
