@@ -128,6 +128,51 @@ static int32_t emit_reduce(lstate *s, UOp *u) {
   return emit1(s, CG_IR_LOAD, dt, 1, &ptr, 0);
 }
 
+/* Distinct KREDUCE nodes under u (one of them in *one). */
+static int count_reduces(UOp *u, UOp **one, uop_map *seen) {
+  if (uop_map_get(seen, u)) return 0;
+  uop_map_put(seen, u, u);
+  int n = u->op == UOP_KREDUCE;
+  if (n && one) *one = u;
+  for (int i = 0; i < u->nsrc; i++) n += count_reduces(u->src[i], one, seen);
+  return n;
+}
+
+/* A kernel with an inner output loop i and one reduce is emitted with the output loop
+ * inside the reduce loops, so consecutive outputs share each loaded operand and the
+ * inner loop runs over contiguous memory (the "ikj" order of a matmul):
+ *     acc[I]; for i: acc[i] = id;  for r...: for i: acc[i] op= f(i, r);  for i: store(g(acc[i])) */
+static void emit_tiled(lstate *s, UOp *loop, UOp *store, UOp *red) {
+  cg_dtype dt = red->dtype;
+  int op = (int)red->args[0];
+  cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG);
+  int32_t acc = cg_irb_emit(s->b, CG_IR_DEFINE_REG, pt, 0, NULL, (int64_t)loop->src[0]->val);
+  for (int phase = 0; phase < 3; phase++) {
+    size_t mark = s->nundo;
+    int32_t rs[CG_MAX_DIMS];
+    if (phase == 1)
+      for (int i = 1; i < red->nsrc; i++) rs[i] = open_range(s, red->src[i]);
+    int32_t li = open_range(s, loop), ia[2] = {acc, li};
+    int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0), st[2] = {ptr, 0};
+    if (phase == 0) {
+      st[1] = cnst(s, dt, identity(op, dt));
+      cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 2, st, 0);
+    } else if (phase == 1) {
+      int32_t ab[2] = {emit1(s, CG_IR_LOAD, dt, 1, &ptr, 0), emit(s, red->src[0])};
+      st[1] = emit1(s, ir_op_of[op], dt, 2, ab, 0);
+      s->flops += s->mult;
+      cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 2, st, 0);
+    } else {
+      put(s, red, emit1(s, CG_IR_LOAD, dt, 1, &ptr, 0));
+      emit(s, store);
+    }
+    close_range(s, loop, li);
+    if (phase == 1)
+      for (int i = red->nsrc - 1; i >= 1; i--) close_range(s, red->src[i], rs[i]);
+    forget(s, mark);
+  }
+}
+
 static int32_t emit_uncached(lstate *s, UOp *u) {
   int32_t src[4];
   switch (u->op) {
@@ -190,11 +235,19 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
     int64_t p = i;
     emit(&s, uop_new(UOP_PARAM, i ? k->in[i - 1]->dtype : k->out->dtype, 0, NULL, 1, &p, 0, NULL));
   }
-  int32_t loops[2];
-  for (int i = 0; i < k->nloops; i++) loops[i] = open_range(&s, k->loops[i]);
-  UOp *store = k->sink->src[0];
-  emit(&s, store);
-  for (int i = k->nloops - 1; i >= 0; i--) close_range(&s, k->loops[i], loops[i]);
+  UOp *store = k->sink->src[0], *red = NULL;
+  uop_map seen = {0};
+  int nred = count_reduces(store, &red, &seen);
+  uop_map_free(&seen);
+  if (k->nloops == 1 && nred == 1 && !count_reduces(red->src[0], NULL, &seen)) {
+    emit_tiled(&s, k->loops[0], store, red);
+  } else {
+    int32_t loops[2];
+    for (int i = 0; i < k->nloops; i++) loops[i] = open_range(&s, k->loops[i]);
+    emit(&s, store);
+    for (int i = k->nloops - 1; i >= 0; i--) close_range(&s, k->loops[i], loops[i]);
+  }
+  uop_map_free(&seen);
   cg_irb_set_launch(s.b, k->global, k->local);
   cg_irb_set_cost(s.b, (uint64_t)s.flops, (uint64_t)bytes);
   cg_ir_program *p = s.err ? NULL : cg_irb_finish(s.b);

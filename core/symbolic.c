@@ -14,6 +14,8 @@
 
 static bool is_c(const UOp *u) { return u->op == UOP_CONST; }
 static bool is_intlike(cg_dtype d) { return d != CG_BOOL && d < CG_FLOAT16; }
+/* index math: signed types whose values the rules may treat as plain integers */
+static bool is_index(cg_dtype d) { return d == CG_INT32 || d == CG_INT64; }
 
 /* ---- value ranges ---- */
 void sym_range(const UOp *u, int64_t *lo, int64_t *hi) {
@@ -195,7 +197,7 @@ static UOp *divmod(UOp *u, bool is_mod) {
 
 /* Simplify one integer node whose srcs are already simplified. NULL = unchanged. */
 static UOp *simp_int_node(UOp *u) {
-  if (!is_intlike(u->dtype)) return NULL;
+  if (!is_index(u->dtype)) return NULL;
   if ((u->op == UOP_IDIV || u->op == UOP_MOD) && is_c(u->src[1]) && u->src[1]->val > 0) {
     UOp *s = u->src[0];
     int64_t c = (int64_t)u->src[1]->val, lo, hi;

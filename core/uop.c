@@ -129,12 +129,12 @@ static void derive_shape(UOp *u) {
   int g = uop_groups[u->op];
   if (u->op == UOP_BUFFER || u->op == UOP_RESHAPE || u->op == UOP_EXPAND) {
     u->ndim = u->nargs;
-    memcpy(u->shape, u->args, sizeof(int64_t) * u->nargs);
+    if (u->nargs) memcpy(u->shape, u->args, sizeof(int64_t) * u->nargs);
   } else if (g & G_K || u->op == UOP_CONST || u->op == UOP_VAR || !s) {
     u->ndim = 0;
   } else {
     u->ndim = s->ndim;
-    memcpy(u->shape, s->shape, sizeof(int64_t) * s->ndim);
+    if (s->ndim) memcpy(u->shape, s->shape, sizeof(int64_t) * s->ndim);
     for (int i = 0; i < s->ndim; i++) {
       switch (u->op) {
       case UOP_PERMUTE: u->shape[i] = s->shape[u->args[i]]; break;
@@ -368,15 +368,19 @@ UOp *uop_mv(uop_op op, UOp *u, int nargs, const int64_t *args) {
   return uop_new(op, (cg_dtype)u->dtype, 1, &u, nargs, args, 0, NULL);
 }
 
+static bool same_shape(const UOp *u, int ndim, const int64_t *shape) {
+  return ndim == u->ndim && (!ndim || !memcmp(shape, u->shape, sizeof(int64_t) * (size_t)ndim));
+}
+
 UOp *uop_reshape(UOp *u, int ndim, const int64_t *shape) {
-  if (ndim == u->ndim && !memcmp(shape, u->shape, sizeof(int64_t) * (size_t)ndim)) return u;
+  if (same_shape(u, ndim, shape)) return u;
   if (u->op == UOP_RESHAPE) u = u->src[0]; /* reshape(reshape(x)) -> reshape(x) */
-  if (ndim == u->ndim && !memcmp(shape, u->shape, sizeof(int64_t) * (size_t)ndim)) return u;
+  if (same_shape(u, ndim, shape)) return u;
   return uop_mv(UOP_RESHAPE, u, ndim, shape);
 }
 
 UOp *uop_expand(UOp *u, int ndim, const int64_t *shape) {
-  if (ndim == u->ndim && !memcmp(shape, u->shape, sizeof(int64_t) * (size_t)ndim)) return u;
+  if (same_shape(u, ndim, shape)) return u;
   return uop_mv(UOP_EXPAND, u, ndim, shape);
 }
 
