@@ -75,14 +75,26 @@ int cg__llvm_f16c(const cg__llvm_dev *d) {
   return strstr(d->features, "+f16c") != NULL;
 }
 
+/* The plugin's state is process-wide (devices, JIT), so one context at a time: a
+ * second init fails cleanly until the first is shut down. */
+static int g_token, g_live;
+
 static cg_pstatus p_init(void **ctx) {
-  static int token;
-  *ctx = &token; /* no plugin-wide state beyond statics */
+  pthread_mutex_lock(&g_devs_mu);
+  int busy = g_live;
+  g_live = 1;
+  pthread_mutex_unlock(&g_devs_mu);
+  if (busy) {
+    if (g_host && g_host->set_error) g_host->set_error(g_host->host_ctx, "llvm: already initialised; one context per process");
+    return CG_P_ERR_INVALID;
+  }
+  *ctx = &g_token;
   return CG_P_OK;
 }
 
 static void p_shutdown(void *ctx) {
   pthread_mutex_lock(&g_devs_mu);
+  g_live = 0;
   while (g_devs) {
     cg__llvm_dev *d = g_devs;
     g_devs = d->next;
