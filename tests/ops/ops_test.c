@@ -3,11 +3,13 @@
  * compares the forward result; then computes loss = sum(out * cot), runs cg_backward and
  * compares each input's gradient. Also checks the random ops and dropout statistically.
  *
- * usage: cg_ops_test [-b REF,CLANG,LLVM] [-g goldens.txt] [-k substring] [-f] [-v]
+ * usage: cg_ops_test [-b REF,CLANG,LLVM] [-g goldens.txt] [-k substring] [-f] [-r] [-v]
  *   -b  backends (default: env CG_TEST_BACKENDS, else REF,CLANG,LLVM); one that does not
  *       open prints SKIP; if none opens the exit code is 77 (CTest skip)
+ *   -r  a backend that does not open is a failure instead (its plugin was built)
  *   -k  only cases whose name contains the substring
- *   -f  fork per case, so a crash is reported as a failure and the run goes on
+ *   -f  fork per case, so a crash is reported as a failure and the run goes on (the
+ *       parent then never opens a device)
  *   -v  print every passing check too
  * Prints one line per failure and a final "N passed, N failed, N skipped" line;
  * exits 1 on any failure. */
@@ -30,7 +32,7 @@ typedef struct {
   int checks, fails, skips;
 } tally;
 
-static bool opt_verbose, opt_fork;
+static bool opt_verbose, opt_fork, opt_require;
 static const char *opt_filter;
 
 /* ---- tolerances ---- */
@@ -244,36 +246,6 @@ done:
   return t;
 }
 
-/* Runs the case in a child process: a crash becomes a failure of this case only. */
-static tally run_case_forked(const gt_case *c, const op_entry *op, const char *be) {
-  fflush(stdout);
-  pid_t pid = fork();
-  if (pid == 0) {
-    tally t = run_case(c, op, be);
-    fflush(stdout);
-    _exit(t.skips ? 100 : 10 + t.fails); /* other codes: the child died abnormally */
-  }
-  tally t = {1 + c->has_grad, 0, 0};
-  int status = 0;
-  if (pid < 0 || waitpid(pid, &status, 0) < 0) {
-    report(be, c, "fork", "cannot fork");
-    t.fails = t.checks;
-  } else if (WIFSIGNALED(status)) {
-    report(be, c, "crash", "signal %d", WTERMSIG(status));
-    t.fails = t.checks;
-  } else if (WEXITSTATUS(status) == 100) {
-    t.skips = t.checks;
-    t.checks = 0;
-  } else if (WEXITSTATUS(status) >= 10 && WEXITSTATUS(status) <= 10 + t.checks) {
-    t.fails = WEXITSTATUS(status) - 10;
-  } else {
-    report(be, c, "crash", "exit status %d (sanitizer or exit() in the library)",
-           WEXITSTATUS(status));
-    t.fails = t.checks;
-  }
-  return t;
-}
-
 /* ---- random ops and dropout: statistics and determinism ---- */
 
 static double *rand_values(cg_tensor *t, int64_t n) {
@@ -455,22 +427,88 @@ static int check_table(const gt_file *gf) {
   return bad;
 }
 
+static tally run_random(const char *be) {
+  tally t = {0, 0, 0};
+  cg_scope_push(); /* releases the random tensors */
+  check_rand(&t, be);
+  check_randn(&t, be);
+  check_randint(&t, be);
+  check_dropout(&t, be);
+  cg_scope_pop();
+  return t;
+}
+
+/* Opens backend be as the default device; prints SKIP (or FAIL with -r) if it can't. */
+static bool open_backend(const char *be) {
+  if (cg_set_default_device(be) == CG_OK) return true;
+  printf("%s %s: backend not available (%s)\n", opt_require ? "FAIL" : "SKIP", be,
+         cg_last_error());
+  return false;
+}
+
+/* Runs a case (c != NULL) or the random checks in a child process that opens the backend
+ * itself, so the parent never starts plugin threads (a forked child would lack them) and
+ * a crash becomes a failure of that unit only. The child's tally comes back through a
+ * pipe. checks: how many checks a crash counts as failed. */
+static tally run_forked(const gt_case *c, const op_entry *op, const char *be, int checks) {
+  tally t = {checks, checks, 0};
+  const char *name = c ? c->name : "random";
+  int fd[2];
+  fflush(stdout);
+  pid_t pid = pipe(fd) == 0 ? fork() : -1;
+  if (pid == 0) {
+    close(fd[0]);
+    tally r = {checks, checks, 0};
+    if (open_backend(be)) r = c ? run_case(c, op, be) : run_random(be);
+    fflush(stdout);
+    ssize_t w = write(fd[1], &r, sizeof r);
+    _exit(w == (ssize_t)sizeof r ? 0 : 1);
+  }
+  if (pid < 0) {
+    printf("FAIL %-5s %-22s cannot fork\n", be, name);
+    return t;
+  }
+  close(fd[1]);
+  tally r;
+  ssize_t got = read(fd[0], &r, sizeof r);
+  close(fd[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  if (WIFSIGNALED(status))
+    printf("FAIL %-5s %-22s crash    signal %d\n", be, name, WTERMSIG(status));
+  else if (got != (ssize_t)sizeof r)
+    printf("FAIL %-5s %-22s crash    exit status %d (sanitizer or exit() in the library)\n",
+           be, name, WEXITSTATUS(status));
+  else
+    t = r;
+  return t;
+}
+
+/* Probes whether be opens, in a child (see run_forked). */
+static bool backend_opens_forked(const char *be) {
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    bool ok = open_backend(be);
+    fflush(stdout);
+    _exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  return pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+         WEXITSTATUS(status) == 0;
+}
+
 static void run_backend(const gt_file *gf, const char *be, tally *tot) {
+
   for (int i = 0; i < gf->n; i++) {
     const gt_case *c = &gf->cases[i];
     const op_entry *op = find_op(c->key);
     if (!op || (opt_filter && !strstr(c->name, opt_filter))) continue;
-    tally t = opt_fork ? run_case_forked(c, op, be) : run_case(c, op, be);
+    tally t = opt_fork ? run_forked(c, op, be, 1 + c->has_grad) : run_case(c, op, be);
     tot->checks += t.checks, tot->fails += t.fails, tot->skips += t.skips;
   }
   if (!opt_filter || strstr("random", opt_filter)) {
-    tally t = {0, 0, 0};
-    cg_scope_push(); /* releases the random tensors */
-    check_rand(&t, be);
-    check_randn(&t, be);
-    check_randint(&t, be);
-    check_dropout(&t, be);
-    cg_scope_pop();
+    tally t = opt_fork ? run_forked(NULL, NULL, be, 12) : run_random(be);
     tot->checks += t.checks, tot->fails += t.fails;
   }
 }
@@ -478,11 +516,12 @@ static void run_backend(const gt_file *gf, const char *be, tally *tot) {
 int main(int argc, char **argv) {
   const char *backends = getenv("CG_TEST_BACKENDS"), *golden = CG_OPS_GOLDENS;
   if (!backends || !*backends) backends = "REF,CLANG,LLVM";
-  for (int o; (o = getopt(argc, argv, "b:g:k:fv")) != -1;) {
+  for (int o; (o = getopt(argc, argv, "b:g:k:frv")) != -1;) {
     if (o == 'b') backends = optarg;
     else if (o == 'g') golden = optarg;
     else if (o == 'k') opt_filter = optarg;
     else if (o == 'f') opt_fork = true;
+    else if (o == 'r') opt_require = true;
     else if (o == 'v') opt_verbose = true;
     else return 2;
   }
@@ -500,8 +539,8 @@ int main(int argc, char **argv) {
   char list[256];
   snprintf(list, sizeof list, "%s", backends);
   for (char *save = NULL, *be = strtok_r(list, ",", &save); be; be = strtok_r(NULL, ",", &save)) {
-    if (cg_set_default_device(be) != CG_OK) {
-      printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
+    if (!(opt_fork ? backend_opens_forked(be) : open_backend(be))) {
+      tot.checks += opt_require, tot.fails += opt_require;
       continue;
     }
     ran++;
