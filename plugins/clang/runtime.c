@@ -7,7 +7,8 @@
  * Launching: a kernel is called as fn(bufs, vars, grid, start, end) over flattened
  * group ids. A persistent pool of (threads - 1) workers plus the calling thread pull
  * chunks of the range [0, gx*gy*gz) from an atomic counter; launch returns when all
- * chunks are done. Small kernels (by the program's cost estimate) run inline. */
+ * chunks are done. Small kernels (by the program's cost estimate) run inline. After
+ * fork() the child starts its own workers at its first launch. */
 #include <dlfcn.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,11 +25,12 @@
 /* ---- thread pool ---- */
 
 struct cc_pool {
+  pid_t pid;                 /* process whose threads these are (fork leaves only one) */
   pthread_mutex_t run_mu;    /* one launch at a time */
   pthread_mutex_t mu;        /* guards gen, stop, busy */
   pthread_cond_t go, done;
   pthread_t *th;
-  int nth;                   /* workers started */
+  int nth, nwant;            /* workers started, wanted */
   unsigned gen;              /* bumped per job */
   int stop, busy;
   /* the current job (written before gen is bumped, read-only during the job) */
@@ -65,27 +67,46 @@ static void *worker(void *arg) {
   return NULL;
 }
 
+/* (Re)initialise the pool's locks and start up to want workers; the launching thread
+ * is the last of the nthreads, and a failed create just means fewer workers. */
+static void pool_start(cc_pool *p, int want) {
+  pthread_mutex_init(&p->run_mu, NULL);
+  pthread_mutex_init(&p->mu, NULL);
+  pthread_cond_init(&p->go, NULL);
+  pthread_cond_init(&p->done, NULL);
+  p->pid = getpid();
+  p->gen = 0;
+  p->stop = p->busy = p->nth = 0;
+  for (int i = 0; i < want; i++) {
+    if (pthread_create(&p->th[p->nth], NULL, worker, p)) break;
+    p->nth++;
+  }
+}
+
 cg_pstatus cc__pool_new(int nthreads, cc_pool **out) {
   cc_pool *p = calloc(1, sizeof *p);
   if (!p || !(p->th = calloc((size_t)nthreads, sizeof *p->th))) {
     free(p);
     return cc__error(CG_P_ERR_NOMEM, "clang: out of memory");
   }
-  pthread_mutex_init(&p->run_mu, NULL);
-  pthread_mutex_init(&p->mu, NULL);
-  pthread_cond_init(&p->go, NULL);
-  pthread_cond_init(&p->done, NULL);
-  /* the launching thread is one of the nthreads; a failed create just means fewer */
-  for (int i = 0; i < nthreads - 1; i++) {
-    if (pthread_create(&p->th[p->nth], NULL, worker, p)) break;
-    p->nth++;
-  }
+  p->nwant = nthreads - 1;
+  pool_start(p, p->nwant);
   *out = p;
   return CG_P_OK;
 }
 
+/* In a child of fork() the workers do not exist (only the forking thread is copied):
+ * start new ones there before the first launch instead of waiting for ghosts. */
+static void pool_after_fork(cc_pool *p) {
+  static pthread_mutex_t fork_mu = PTHREAD_MUTEX_INITIALIZER;
+  pthread_mutex_lock(&fork_mu);
+  if (p->pid != getpid()) pool_start(p, p->nwant);
+  pthread_mutex_unlock(&fork_mu);
+}
+
 void cc__pool_free(cc_pool *p) {
   if (!p) return;
+  if (p->pid != getpid()) p->nth = 0; /* a forked child has no workers to join */
   pthread_mutex_lock(&p->mu);
   p->stop = 1;
   pthread_cond_broadcast(&p->go);
@@ -102,6 +123,7 @@ void cc__pool_free(cc_pool *p) {
 /* Run fn over [0, total) on the pool (or inline when small / single-threaded). */
 static void pool_run(cc_pool *p, cc_kernel_fn fn, void **bufs, const int64_t *vars, const int64_t *grid,
                      int64_t total, int inline_only) {
+  if (p->pid != getpid()) pool_after_fork(p);
   if (inline_only || p->nth == 0 || total < 2) {
     fn(bufs, vars, grid, 0, total);
     return;

@@ -2,9 +2,11 @@
  * naive C references), plus the failure paths: compiler errors carry the compiler's
  * message, bad launches and copies are refused, garbage blobs do not crash, and the
  * thread pool gives the same results with many threads as with one.
- * Usage: test_clang <plugin.so> [suite|errors|threads|cache] */
+ * Usage: test_clang <plugin.so> [suite|errors|threads|cache|fork] */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cgrad/cstyle.h>
 
@@ -90,6 +92,35 @@ static int t_threads(const char *path) {
   return fails;
 }
 
+/* A child of fork() (only the forking thread survives) still runs kernels on a
+ * thread pool of its own; the alarm turns a deadlock into a failure. */
+static int t_fork(kt_dev *d) {
+  enum { G = 4000, K = 9 };
+  static float a[G * K], out[G];
+  for (int i = 0; i < G * K; i++) a[i] = (float)(i % 7);
+  void *io[2] = {out, a};
+  size_t bytes[2] = {sizeof out, sizeof a};
+  cg_ir_program *p = kt_reduce(G, K);
+  KT_CHECK(d, kt_run(d, p, io, bytes, NULL, NULL) == CG_P_OK, "parent run");
+  pid_t pid = fork();
+  if (pid == 0) {
+    alarm(60);
+    memset(out, 0, sizeof out);
+    int ok = kt_run(d, p, io, bytes, NULL, NULL) == CG_P_OK;
+    for (int g = 0; g < G && ok; g++) {
+      float acc = 0;
+      for (int j = 0; j < K; j++) acc += a[g * K + j];
+      ok = out[g] == acc;
+    }
+    _exit(ok ? 0 : 3);
+  }
+  int status = 0;
+  KT_CHECK(d, pid > 0 && waitpid(pid, &status, 0) == pid, "fork/wait");
+  KT_CHECK(d, WIFEXITED(status) && WEXITSTATUS(status) == 0, "child failed or hung (status %d)", status);
+  free(p);
+  return d->failures;
+}
+
 /* A second compile of the same source comes from the plugin's object cache. */
 static int t_cache(kt_dev *d) {
   cg_ir_program *p = kt_local(4);
@@ -112,7 +143,7 @@ static int t_cache(kt_dev *d) {
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    fprintf(stderr, "usage: %s plugin.so [suite|errors|threads|cache]\n", argv[0]);
+    fprintf(stderr, "usage: %s plugin.so [suite|errors|threads|cache|fork]\n", argv[0]);
     return 2;
   }
   const char *what = argc > 2 ? argv[2] : "suite";
@@ -124,7 +155,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   KT_CHECK(&d, d.props.kind == CG_DEVICE_CPU && d.props.max_local_size == 1, "props");
-  int fails = !strcmp(what, "errors") ? t_errors(&d) : !strcmp(what, "cache") ? t_cache(&d) : t_suite(&d);
+  int fails = !strcmp(what, "errors") ? t_errors(&d) : !strcmp(what, "cache") ? t_cache(&d)
+              : !strcmp(what, "fork")  ? t_fork(&d)
+                                       : t_suite(&d);
   fails += d.failures && !fails;
   kt_unload(&d);
   printf("%s: %s\n", what, fails ? "FAILED" : "ok");
