@@ -22,17 +22,15 @@
 #include <unistd.h>
 
 #include "golden.h"
+#include "checks.h"
 #include "op_table.h"
 
 #ifndef CG_OPS_GOLDENS
 #define CG_OPS_GOLDENS "goldens.txt"
 #endif
 
-typedef struct {
-  int checks, fails, skips;
-} tally;
-
-static bool opt_verbose, opt_fork, opt_require;
+bool opt_verbose;
+static bool opt_fork, opt_fork, opt_require;
 static const char *opt_filter;
 
 /* ---- tolerances ---- */
@@ -79,7 +77,7 @@ static cg_tensor *make_tensor(const gt_tensor *t, const double *v) {
 }
 
 /* Realizes t and returns its values as doubles (caller frees), or NULL + *st. */
-static double *read_back(cg_tensor *t, cg_status *st) {
+double *read_back(cg_tensor *t, cg_status *st) {
   int64_t n = cg_numel(t);
   cg_dtype dt = cg_tensor_dtype(t);
   size_t sz = gt_dtype_size(dt);
@@ -246,159 +244,6 @@ done:
   return t;
 }
 
-/* ---- random ops and dropout: statistics and determinism ---- */
-
-static double *rand_values(cg_tensor *t, int64_t n) {
-  cg_status st;
-  double *v = t && cg_numel(t) == n ? read_back(t, &st) : NULL;
-  return v;
-}
-
-static void stat_check(tally *t, const char *be, const char *name, bool ok, const char *fmt,
-                       ...) __attribute__((format(printf, 5, 6)));
-static void stat_check(tally *t, const char *be, const char *name, bool ok, const char *fmt,
-                       ...) {
-  t->checks++;
-  if (ok) {
-    if (opt_verbose) printf("ok   %-5s %-22s\n", be, name);
-    return;
-  }
-  t->fails++;
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL %-5s %-22s ", be, name);
-  vprintf(fmt, ap);
-  printf(" (%s)\n", cg_last_error());
-  va_end(ap);
-}
-
-static void moments(const double *v, int64_t n, double *mean, double *var, double *lo,
-                    double *hi) {
-  double s = 0, s2 = 0;
-  *lo = INFINITY;
-  *hi = -INFINITY;
-  for (int64_t i = 0; i < n; i++) {
-    s += v[i];
-    if (v[i] < *lo) *lo = v[i];
-    if (v[i] > *hi) *hi = v[i];
-  }
-  *mean = s / (double)n;
-  for (int64_t i = 0; i < n; i++) s2 += (v[i] - *mean) * (v[i] - *mean);
-  *var = s2 / (double)n;
-}
-
-enum { NR = 20000 };
-
-static void check_rand(tally *t, const char *be) {
-  const int64_t shape[] = {NR};
-  double m, var, lo, hi;
-  cg_manual_seed(42);
-  double *a = rand_values(cg_rand(CG_FLOAT32, 1, shape), NR);
-  cg_manual_seed(42);
-  double *b = rand_values(cg_rand(CG_FLOAT32, 1, shape), NR);
-  double *c = rand_values(cg_rand(CG_FLOAT32, 1, shape), NR); /* next draw, same seed run */
-  cg_manual_seed(43);
-  double *d = rand_values(cg_rand(CG_FLOAT32, 1, shape), NR);
-  stat_check(t, be, "rand_runs", a && b && c && d, "cg_rand returned no data");
-  if (a && b && c && d) {
-    moments(a, NR, &m, &var, &lo, &hi);
-    /* U[0,1): mean 1/2 (sd of the mean 0.002), variance 1/12 */
-    stat_check(t, be, "rand_uniform", lo >= 0 && hi < 1 && fabs(m - 0.5) < 0.01 &&
-                                          fabs(var - 1.0 / 12) < 0.004,
-               "min %g max %g mean %g var %g", lo, hi, m, var);
-    int same_ab = 0, same_ac = 0, same_ad = 0;
-    for (int i = 0; i < NR; i++) {
-      same_ab += a[i] == b[i];
-      same_ac += a[i] == c[i];
-      same_ad += a[i] == d[i];
-    }
-    stat_check(t, be, "rand_seed_repeat", same_ab == NR, "%d/%d equal after reseed", same_ab,
-               NR);
-    stat_check(t, be, "rand_fresh_draws", same_ac < NR / 100 && same_ad < NR / 100,
-               "%d (next draw) and %d (other seed) of %d equal", same_ac, same_ad, NR);
-    int64_t hist[10] = {0};
-    for (int i = 0; i < NR; i++) hist[(int)(a[i] * 10) < 10 ? (int)(a[i] * 10) : 9]++;
-    bool flat = true;
-    for (int i = 0; i < 10; i++) flat &= labs((long)(hist[i] - NR / 10)) < NR / 40;
-    stat_check(t, be, "rand_histogram", flat, "deciles not flat");
-  }
-  free(a), free(b), free(c), free(d);
-}
-
-static void check_randn(tally *t, const char *be) {
-  const int64_t shape[] = {NR / 100, 100};
-  double m, var, lo, hi;
-  cg_manual_seed(7);
-  double *a = rand_values(cg_randn(CG_FLOAT32, 2, shape), NR);
-  cg_manual_seed(7);
-  double *b = rand_values(cg_randn(CG_FLOAT32, 2, shape), NR);
-  stat_check(t, be, "randn_runs", a && b, "cg_randn returned no data");
-  if (a && b) {
-    moments(a, NR, &m, &var, &lo, &hi);
-    int within1 = 0, same = 0;
-    for (int i = 0; i < NR; i++) {
-      within1 += fabs(a[i]) < 1;
-      same += a[i] == b[i];
-    }
-    /* N(0,1): mean 0 (sd 0.007), var 1, P(|x|<1) = 0.6827 */
-    stat_check(t, be, "randn_normal",
-               fabs(m) < 0.04 && fabs(var - 1) < 0.06 && isfinite(lo) && isfinite(hi) &&
-                   fabs((double)within1 / NR - 0.6827) < 0.02,
-               "mean %g var %g P(|x|<1) %g", m, var, (double)within1 / NR);
-    stat_check(t, be, "randn_seed_repeat", same == NR, "%d/%d equal after reseed", same, NR);
-  }
-  free(a), free(b);
-}
-
-static void check_randint(tally *t, const char *be) {
-  const int64_t shape[] = {NR};
-  cg_manual_seed(3);
-  cg_tensor *r = cg_randint(-3, 5, CG_INT32, 1, shape);
-  double *a = rand_values(r, NR);
-  stat_check(t, be, "randint_runs", a && cg_tensor_dtype(r) == CG_INT32,
-             "cg_randint returned no int32 data");
-  if (a) {
-    int64_t hist[8] = {0};
-    bool in_range = true;
-    for (int i = 0; i < NR; i++) {
-      in_range &= a[i] >= -3 && a[i] < 5 && a[i] == floor(a[i]);
-      if (in_range) hist[(int)a[i] + 3]++;
-    }
-    bool flat = in_range;
-    for (int i = 0; i < 8 && flat; i++) flat = labs((long)(hist[i] - NR / 8)) < NR / 40;
-    stat_check(t, be, "randint_uniform", flat, "values out of [-3,5) or not uniform");
-  }
-  free(a);
-}
-
-/* dropout(ones, p=0.25, training): each output is 0 or 1/(1-p), ~25% zeros; the gradient
- * of sum(out) is exactly out. */
-static void check_dropout(tally *t, const char *be) {
-  const int64_t shape[] = {NR};
-  const double p = 0.25, keep = 1 / (1 - p);
-  cg_manual_seed(5);
-  cg_tensor *x = cg_ones(CG_FLOAT32, 1, shape);
-  cg_set_requires_grad(x, true);
-  cg_tensor *y = cg_dropout(x, p, true);
-  cg_tensor *loss = cg_sum(y, 0, NULL, false);
-  double *v = rand_values(y, NR), *g = NULL;
-  cg_status st = CG_ERR_INVALID;
-  if (v && (st = cg_backward(loss)) == CG_OK && cg_grad(x)) g = rand_values(cg_grad(x), NR);
-  stat_check(t, be, "dropout_runs", v && g, "no output or gradient (status %d)", st);
-  if (v && g) {
-    int zeros = 0, bad = 0, gbad = 0;
-    for (int i = 0; i < NR; i++) {
-      zeros += v[i] == 0;
-      bad += v[i] != 0 && fabs(v[i] - keep) > 1e-6;
-      gbad += fabs(g[i] - v[i]) > 1e-6;
-    }
-    stat_check(t, be, "dropout_train", !bad && fabs((double)zeros / NR - p) < 0.02,
-               "%d values not in {0, %g}, zero fraction %g", bad, keep, (double)zeros / NR);
-    stat_check(t, be, "dropout_grad", !gbad, "%d gradient entries differ from the mask", gbad);
-  }
-  free(v), free(g);
-}
-
 /* ---- driver ---- */
 
 static const op_entry *find_op(const char *key) {
@@ -427,17 +272,6 @@ static int check_table(const gt_file *gf) {
   return bad;
 }
 
-static tally run_random(const char *be) {
-  tally t = {0, 0, 0};
-  cg_scope_push(); /* releases the random tensors */
-  check_rand(&t, be);
-  check_randn(&t, be);
-  check_randint(&t, be);
-  check_dropout(&t, be);
-  cg_scope_pop();
-  return t;
-}
-
 /* Opens backend be as the default device; prints SKIP (or FAIL with -r) if it can't. */
 static bool open_backend(const char *be) {
   if (cg_set_default_device(be) == CG_OK) return true;
@@ -452,14 +286,14 @@ static bool open_backend(const char *be) {
  * pipe. checks: how many checks a crash counts as failed. */
 static tally run_forked(const gt_case *c, const op_entry *op, const char *be, int checks) {
   tally t = {checks, checks, 0};
-  const char *name = c ? c->name : "random";
+  const char *name = c ? c->name : "extra";
   int fd[2];
   fflush(stdout);
   pid_t pid = pipe(fd) == 0 ? fork() : -1;
   if (pid == 0) {
     close(fd[0]);
     tally r = {checks, checks, 0};
-    if (open_backend(be)) r = c ? run_case(c, op, be) : run_random(be);
+    if (open_backend(be)) r = c ? run_case(c, op, be) : run_extra_checks(be);
     fflush(stdout);
     ssize_t w = write(fd[1], &r, sizeof r);
     _exit(w == (ssize_t)sizeof r ? 0 : 1);
@@ -507,8 +341,8 @@ static void run_backend(const gt_file *gf, const char *be, tally *tot) {
     tally t = opt_fork ? run_forked(c, op, be, 1 + c->has_grad) : run_case(c, op, be);
     tot->checks += t.checks, tot->fails += t.fails, tot->skips += t.skips;
   }
-  if (!opt_filter || strstr("random", opt_filter)) {
-    tally t = opt_fork ? run_forked(NULL, NULL, be, 12) : run_random(be);
+  if (!opt_filter || strcmp(opt_filter, "extra") == 0) {
+    tally t = opt_fork ? run_forked(NULL, NULL, be, EXTRA_CHECKS) : run_extra_checks(be);
     tot->checks += t.checks, tot->fails += t.fails;
   }
 }
