@@ -19,7 +19,7 @@ double *read_back(cg_tensor *t, cg_status *st);
 /* Random ops, dropout statistics and the non-op API (autograd accumulation, assign,
  * realize_all, to_device, scopes, item, print) on the current default device.
  * EXTRA_CHECKS: how many checks it runs (a crash counts them all as failed). */
-enum { EXTRA_CHECKS = 29 };
+enum { EXTRA_CHECKS = 30 };
 tally run_extra_checks(const char *be);
 
 #endif

@@ -291,6 +291,10 @@ static void check_inspect(tally *t, const char *be) {
   bool ok = x && cg_ndim(x) == 3 && cg_dim(x, -1) == 4 && cg_dim(x, 0) == 2 && sh &&
             sh[1] == 3 && cg_numel(x) == 24 && cg_tensor_dtype(x) == CG_FLOAT16;
   stat_check(t, be, "inspect", ok, "ndim/dim/shape/numel/dtype of zeros(2,3,4) float16");
+  const char *dn = cg_dtype_name(CG_BFLOAT16), *sn = cg_status_str(CG_ERR_SHAPE);
+  ok = dn && strcmp(dn, "bfloat16") == 0 && cg_dtype_size(CG_FLOAT16) == 2 &&
+       cg_dtype_size(CG_INT64) == 8 && sn && strstr(sn, "shape") && cg_default_device();
+  stat_check(t, be, "names", ok, "dtype_name/dtype_size/status_str/default_device");
 }
 
 tally run_extra_checks(const char *be) {
