@@ -262,6 +262,14 @@ cg_tensor *cg_layernorm(cg_tensor *x, int naxes, cg_tensor *weight, cg_tensor *b
                         cg__shape_str(x));
   int axes[CG_MAX_DIMS];
   for (int i = 0; i < naxes; i++) axes[i] = n - naxes + i;
+  cg_tensor *wb[2] = {weight, bias};
+  for (int k = 0; k < 2; k++) {
+    if (!wb[k]) continue;
+    int wn = cg_ndim(wb[k]);
+    if (wn > naxes || memcmp(cg_shape(wb[k]), cg_shape(x) + n - wn, sizeof(int64_t) * (size_t)wn))
+      return cg__op_error("layernorm", CG_ERR_SHAPE, "%s %s does not match the normalized dims of %s",
+                          k ? "bias" : "weight", cg__shape_str(wb[k]), cg__shape_str(x));
+  }
   cg_scope_push();
   cg_tensor *c = cg_sub(x, cg_mean(x, naxes, axes, true));
   cg_tensor *var = cg_mean(cg_mul(c, c), naxes, axes, true);
@@ -329,7 +337,8 @@ cg_tensor *cg_nll_loss(cg_tensor *logprobs, cg_tensor *labels) {
 }
 
 cg_tensor *cg_mse_loss(cg_tensor *a, cg_tensor *b) {
-  if (!a || !b) return NULL;
+  cg_tensor *ab[2] = {a, b};
+  if (!cg__broadcastable("mse_loss", 2, ab)) return NULL;
   cg_scope_push();
   cg_tensor *d = cg_sub(a, b);
   return finish(cg_mean(cg_mul(d, d), 0, NULL, false));

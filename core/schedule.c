@@ -179,6 +179,8 @@ cg_status cg__realize(int nroots, UOp *const *roots) {
   for (int i = 0; i < g.n; i++) {
     UOp *u = g.order[i];
     if (u->op == UOP_CONTIGUOUS || u->op == UOP_COPY) g.is_buf[i] = 1;
+    int si = u->op == UOP_COPY ? gindex(&g, u->src[0]) : -1;
+    if (si >= 0) g.is_buf[si] = 1; /* a copy reads a realized buffer */
   }
   for (int r = 0; r < nroots; r++) {
     int i = gindex(&g, roots[r]);

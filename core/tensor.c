@@ -51,6 +51,17 @@ const char *cg__shape_str(const cg_tensor *t) {
   return b;
 }
 
+const char *cg__dims_str(int nd, const int64_t *shape) {
+  static _Thread_local char bufs[2][128];
+  static _Thread_local int k;
+  char *b = bufs[k++ & 1];
+  int w = snprintf(b, 128, "(");
+  for (int i = 0; i < nd && w < 100; i++)
+    w += snprintf(b + w, (size_t)(128 - w), i ? ", %lld" : "%lld", (long long)shape[i]);
+  snprintf(b + w, (size_t)(128 - w), nd == 1 ? ",)" : ")");
+  return b;
+}
+
 cg_tensor *cg__op_error(const char *op, cg_status st, const char *fmt, ...) {
   char msg[768];
   va_list ap;
@@ -381,6 +392,12 @@ static bool broadcast_shape(const char *name, int n, cg_tensor *const *ts, int *
   return true;
 }
 
+bool cg__broadcastable(const char *name, int n, cg_tensor *const *ts) {
+  int nd;
+  int64_t shape[CG_MAX_DIMS];
+  return !null_arg(name, n, ts) && broadcast_shape(name, n, ts, &nd, shape);
+}
+
 static UOp *bcast(UOp *u, int nd, const int64_t *shape) {
   int64_t s[CG_MAX_DIMS];
   int off = nd - u->ndim;
@@ -558,7 +575,9 @@ cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape) {
   for (int i = 0; i < ndim; i++) {
     s[i] = shape[i];
     if (s[i] == -1 && infer < 0) infer = i;
-    else if (s[i] < 0) return cg__op_error("reshape", CG_ERR_SHAPE, "invalid size %lld at dim %d", (long long)s[i], i);
+    else if (s[i] < 0)
+      return cg__op_error("reshape", CG_ERR_SHAPE, "cannot reshape %s to %s: invalid size %lld at dim %d",
+                          cg__shape_str(a), cg__dims_str(ndim, shape), (long long)s[i], i);
     else known *= s[i];
   }
   int64_t n = uop_numel(a->u);
@@ -566,8 +585,8 @@ cg_tensor *cg_reshape(cg_tensor *a, int ndim, const int64_t *shape) {
   int64_t total = 1;
   for (int i = 0; i < ndim; i++) total *= s[i];
   if (total != n || (infer >= 0 && known && n % known))
-    return cg__op_error("reshape", CG_ERR_SHAPE, "cannot reshape %s (%lld elements) to %d dims with %lld elements",
-                        cg__shape_str(a), (long long)n, ndim, (long long)total);
+    return cg__op_error("reshape", CG_ERR_SHAPE, "cannot reshape %s (%lld elements) to %s",
+                        cg__shape_str(a), (long long)n, cg__dims_str(ndim, shape));
   BEGIN;
   return wrap_end(uop_reshape(a->u, ndim, s));
 }
@@ -601,8 +620,8 @@ cg_tensor *cg_expand(cg_tensor *a, int ndim, const int64_t *shape) {
     src[i] = i < off ? 1 : a->u->shape[i - off];
     dst[i] = shape[i] == -1 && i >= off ? src[i] : shape[i];
     if (dst[i] < 0 || (src[i] != dst[i] && src[i] != 1))
-      return cg__op_error("expand", CG_ERR_SHAPE, "cannot expand %s: dim %d of size %lld to %lld",
-                          cg__shape_str(a), i, (long long)src[i], (long long)shape[i]);
+      return cg__op_error("expand", CG_ERR_SHAPE, "cannot expand %s to %s: dim %d of size %lld to %lld",
+                          cg__shape_str(a), cg__dims_str(ndim, shape), i, (long long)src[i], (long long)shape[i]);
   }
   BEGIN;
   return wrap_end(uop_expand(uop_reshape(a->u, ndim, src), ndim, dst));

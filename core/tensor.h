@@ -28,6 +28,10 @@ struct cg_device *cg__default_device(void);
 /* Report "op: message" naming shapes/dtypes; returns NULL for convenience. */
 cg_tensor *cg__op_error(const char *op, cg_status st, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* Shape array as text "(2, 3)" in a static rotating buffer. */
+const char *cg__dims_str(int nd, const int64_t *shape);
+/* Whether the tensors broadcast together; if not, an error naming op and shapes. */
+bool cg__broadcastable(const char *op, int n, cg_tensor *const *ts);
 /* Normalise a possibly negative axis; -1 + error if out of range. */
 int cg__axis(const char *op, const cg_tensor *t, int axis);
 /* Shape as text "(2, 3)" in a static rotating buffer. */

@@ -739,6 +739,13 @@ cg_tensor *cg_cat(int n, cg_tensor *const *ts, int axis) {
 
 cg_tensor *cg_stack(int n, cg_tensor *const *ts, int axis) {
   if (n <= 0 || !ts) return cg__op_error("stack", CG_ERR_INVALID, "no tensors");
+  for (int i = 0; i < n; i++) {
+    if (!ts[i]) return NULL;
+    if (cg_ndim(ts[i]) != cg_ndim(ts[0]) ||
+        memcmp(cg_shape(ts[i]), cg_shape(ts[0]), sizeof(int64_t) * (size_t)cg_ndim(ts[0])))
+      return cg__op_error("stack", CG_ERR_SHAPE, "tensors %s and %s differ in shape",
+                          cg__shape_str(ts[0]), cg__shape_str(ts[i]));
+  }
   cg_tensor **u = malloc((size_t)n * sizeof(*u));
   if (!u) return cg__op_error("stack", CG_ERR_NOMEM, "%d tensors", n);
   cg_scope_push();
