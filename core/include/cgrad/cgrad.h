@@ -1,9 +1,10 @@
 /* cgrad public API: lazy tensors with autograd, realized on pluggable backends.
  *
- * Ownership: every function returning a cg_tensor* (except cg_grad) returns a NEW
- * reference. Inside a scope (cg_scope_push/pop) the scope owns it and releases it at
- * cg_scope_pop unless cg_keep moved it out; outside any scope the caller owns it and
- * calls cg_release. Ops never consume their arguments.
+ * Ownership: every function returning a cg_tensor* (except cg_grad, cg_retain and
+ * cg_keep) returns a NEW reference. Inside a scope (cg_scope_push/pop) the scope owns it
+ * and releases it at cg_scope_pop unless cg_keep moved it out; outside any scope the
+ * caller owns it and calls cg_release. cg_retain adds a reference that is always the
+ * caller's (never a scope's). Ops never consume their arguments.
  *
  * Errors: ops return NULL and set cg_last_error() (op name, shapes, dtypes). Any op
  * given a NULL tensor returns NULL, so a chain of calls reports its first error.
