@@ -239,7 +239,9 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
   uop_map seen = {0};
   int nred = count_reduces(store, &red, &seen);
   uop_map_free(&seen);
-  if (k->nloops == 1 && nred == 1 && !count_reduces(red->src[0], NULL, &seen)) {
+  static int noopt = -1; /* NOOPT=1: plain nested loops, no interchange */
+  if (noopt < 0) noopt = cg__env_int("NOOPT", 0) != 0;
+  if (!noopt && k->nloops == 1 && nred == 1 && !count_reduces(red->src[0], NULL, &seen)) {
     emit_tiled(&s, k->loops[0], store, red);
   } else {
     int32_t loops[2];
