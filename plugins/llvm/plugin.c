@@ -60,6 +60,14 @@ int cg__llvm_debug(void) {
 
 /* Devices still open, so that shutdown can release them (ABI: shutdown frees all). */
 static pthread_mutex_t g_devs_mu = PTHREAD_MUTEX_INITIALIZER;
+/* Live buffers (see p_mem_alloc), guarded by g_devs_mu. */
+typedef struct buf_hdr { size_t size; struct buf_hdr *prev, *next; } buf_hdr;
+static buf_hdr *g_bufs;
+
+static void unlink_buf(buf_hdr *h) {
+  if (h->prev) h->prev->next = h->next; else g_bufs = h->next;
+  if (h->next) h->next->prev = h->prev;
+}
 static cg__llvm_dev *g_devs;
 
 static void dev_free(cg__llvm_dev *d) {
@@ -95,6 +103,11 @@ static cg_pstatus p_init(void **ctx) {
 static void p_shutdown(void *ctx) {
   pthread_mutex_lock(&g_devs_mu);
   g_live = 0;
+  while (g_bufs) {
+    buf_hdr *h = g_bufs;
+    unlink_buf(h);
+    free(h);
+  }
   while (g_devs) {
     cg__llvm_dev *d = g_devs;
     g_devs = d->next;
@@ -202,14 +215,13 @@ static const char *p_compiler_id(void *dev) { return ((cg__llvm_dev *)dev)->comp
 
 /* ---- memory: aligned host allocations with their size in a header ------------ */
 
-/* A buffer is [64-byte header holding the size][data, 64-byte aligned]. */
+/* A buffer is [64-byte header: size, live-list links][data, 64-byte aligned]. Live
+ * buffers are listed so that shutdown can free what the host left allocated. */
 #define CG_LLVM_HDR 64
+_Static_assert(sizeof(buf_hdr) <= CG_LLVM_HDR, "buffer header fits");
 
-static size_t buf_size(const void *buf) {
-  size_t n;
-  memcpy(&n, (const char *)buf - CG_LLVM_HDR, sizeof n);
-  return n;
-}
+static buf_hdr *hdr_of(const void *buf) { return (buf_hdr *)((char *)buf - CG_LLVM_HDR); }
+static size_t buf_size(const void *buf) { return hdr_of(buf)->size; }
 
 static cg_pstatus p_mem_alloc(void *dev, size_t bytes, void **buf) {
   void *p = NULL;
@@ -218,13 +230,24 @@ static cg_pstatus p_mem_alloc(void *dev, size_t bytes, void **buf) {
     cg__llvm_error("llvm: cannot allocate %zu bytes of host memory", bytes);
     return CG_P_ERR_NOMEM;
   }
-  memcpy(p, &bytes, sizeof bytes);
+  buf_hdr *h = p;
+  h->size = bytes;
+  pthread_mutex_lock(&g_devs_mu);
+  h->prev = NULL;
+  h->next = g_bufs;
+  if (g_bufs) g_bufs->prev = h;
+  g_bufs = h;
+  pthread_mutex_unlock(&g_devs_mu);
   *buf = (char *)p + CG_LLVM_HDR;
   return CG_P_OK;
 }
 
 static void p_mem_free(void *dev, void *buf) {
-  if (buf) free((char *)buf - CG_LLVM_HDR);
+  if (!buf) return;
+  pthread_mutex_lock(&g_devs_mu);
+  unlink_buf(hdr_of(buf));
+  pthread_mutex_unlock(&g_devs_mu);
+  free(hdr_of(buf));
 }
 
 /* Is [off, off+n) inside buf? Sets the error if not. */
