@@ -18,6 +18,7 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +73,7 @@ typedef struct clr_prog {
   cl_kernel kernel;
   uint32_t nparams, nvars;
   size_t *param_bytes;
+  uint8_t *param_flags;  /* CG_IR_PARAM_READ | CG_IR_PARAM_WRITE per parameter */
   struct clr_prog *prev, *next;
 } clr_prog;
 
@@ -333,6 +335,7 @@ static void prog_free(clr_plugin *pl, clr_prog *p) {
   if (p->kernel) pl->cl.clReleaseKernel(p->kernel);
   if (p->prog) pl->cl.clReleaseProgram(p->prog);
   free(p->param_bytes);
+  free(p->param_flags);
   free(p);
 }
 
@@ -570,7 +573,9 @@ cg_pstatus clr_program_load(void *dev, const cg_ir_program *prog, const void *bl
   cl_int e = CL_SUCCESS;
   if (!d || !prog || !handle || !blob || !size) return clr_error(CG_P_ERR_INVALID, "opencl: bad program_load arguments");
   clr_prog *p = calloc(1, sizeof *p);
-  if (!p || !(p->param_bytes = calloc(prog->nparams + 1, sizeof *p->param_bytes))) {
+  if (!p || !(p->param_bytes = calloc(prog->nparams + 1, sizeof *p->param_bytes)) ||
+      !(p->param_flags = calloc(prog->nparams + 1, 1))) {
+    if (p) free(p->param_bytes);
     free(p);
     return clr_error(CG_P_ERR_NOMEM, "opencl: out of memory");
   }
@@ -579,6 +584,7 @@ cg_pstatus clr_program_load(void *dev, const cg_ir_program *prog, const void *bl
   for (uint32_t i = 0; i < prog->nparams; i++) {
     const cg_ir_param *pa = &cg_ir_params(prog)[i];
     p->param_bytes[i] = pa->count > 0 ? (size_t)pa->count * cg_ir_scalar_size(pa->scalar) : 0;
+    p->param_flags[i] = pa->flags;
   }
   cg_pstatus st = program_for(d, prog, blob, size, &p->prog);
   if (st == CG_P_OK && !(p->kernel = d->pl->cl.clCreateKernel(p->prog, cg_cstyle_kernel_name(prog, name, sizeof name), &e)))
@@ -610,8 +616,11 @@ void clr_program_unload(void *dev, void *handle) {
 
 /* ---- launch ---- */
 
-/* Kernel arguments: buffers (sub-buffers for offsets, kept in subs) then variables. */
-static cg_pstatus set_args(clr_dev *d, clr_prog *p, const cg_launch_args *a, cl_mem *subs) {
+/* Kernel arguments: buffers, then variables. A buffer offset becomes a sub-buffer when it
+ * is a multiple of the device's sub-buffer alignment; otherwise the region is staged
+ * through a temporary buffer (copied in, and back after the kernel if it is written).
+ * Sub-buffers and temporaries are kept in subs; staged[i] says which are temporaries. */
+static cg_pstatus set_args(clr_dev *d, clr_prog *p, const cg_launch_args *a, cl_mem *subs, bool *staged) {
   const clr_lib *cl = &d->pl->cl;
   for (uint32_t i = 0; i < p->nparams; i++) {
     clr_buf *b = a->bufs[i];
@@ -622,13 +631,17 @@ static cg_pstatus set_args(clr_dev *d, clr_prog *p, const cg_launch_args *a, cl_
       return clr_error(CG_P_ERR_INVALID, "%s: launch: buffer %u (%zu bytes, offset %zu) is smaller than the %zu bytes the kernel may touch",
                        d->pl->cfg->id, i, b->bytes, off, p->param_bytes[i]);
     cl_mem m = b->mem;
-    if (off) {
-      if (off % d->align)
-        return clr_error(CG_P_ERR_UNSUPPORTED, "%s: launch: buffer offset %zu is not a multiple of the device's %zu-byte sub-buffer alignment",
-                         d->pl->cfg->id, off, d->align);
-      cl_buffer_region r = {off, b->bytes - off ? b->bytes - off : 1};
+    size_t n = b->bytes - off;
+    if (off && off % d->align == 0) {
+      cl_buffer_region r = {off, n ? n : 1};
       if (!(m = subs[i] = cl->clCreateSubBuffer(b->mem, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r, &e)))
         return cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clCreateSubBuffer");
+    } else if (off) {
+      if (!(m = subs[i] = cl->clCreateBuffer(d->ctx, CL_MEM_READ_WRITE, n ? n : 1, NULL, &e)))
+        return cl_fail(d->pl, CG_P_ERR_NOMEM, e, "clCreateBuffer (staging an unaligned offset)");
+      staged[i] = true;
+      if (n && (e = cl->clEnqueueCopyBuffer(d->q, b->mem, m, off, 0, n, 0, NULL, NULL)) != CL_SUCCESS)
+        return cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clEnqueueCopyBuffer");
     }
     if ((e = cl->clSetKernelArg(p->kernel, i, sizeof m, &m)) != CL_SUCCESS) return cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clSetKernelArg");
   }
@@ -636,6 +649,18 @@ static cg_pstatus set_args(clr_dev *d, clr_prog *p, const cg_launch_args *a, cl_
     cl_int val = (cl_int)a->vars[v];
     cl_int e = cl->clSetKernelArg(p->kernel, p->nparams + v, sizeof val, &val);
     if (e != CL_SUCCESS) return cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clSetKernelArg");
+  }
+  return CG_P_OK;
+}
+
+/* Copies staged regions that the kernel may have written back into their buffers. */
+static cg_pstatus unstage(clr_dev *d, clr_prog *p, const cg_launch_args *a, cl_mem *subs, const bool *staged) {
+  for (uint32_t i = 0; i < p->nparams; i++) {
+    if (!staged[i] || !(p->param_flags[i] & CG_IR_PARAM_WRITE)) continue;
+    clr_buf *b = a->bufs[i];
+    size_t off = a->buf_offsets[i], n = b->bytes - off;
+    cl_int e = n ? d->pl->cl.clEnqueueCopyBuffer(d->q, subs[i], b->mem, 0, off, n, 0, NULL, NULL) : CL_SUCCESS;
+    if (e != CL_SUCCESS) return cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clEnqueueCopyBuffer");
   }
   return CG_P_OK;
 }
@@ -674,13 +699,20 @@ cg_pstatus clr_launch(void *dev, void *handle, const cg_launch_args *args) {
   if (a.nvars != p->nvars || (p->nvars && !a.vars))
     return clr_error(CG_P_ERR_INVALID, "%s: launch: %u variables given, kernel takes %u", d->pl->cfg->id, a.nvars, p->nvars);
   cl_mem *subs = calloc(p->nparams + 1, sizeof *subs);
-  if (!subs) return clr_error(CG_P_ERR_NOMEM, "opencl: out of memory");
+  bool *staged = calloc(p->nparams + 1, sizeof *staged);
+  if (!subs || !staged) {
+    free(subs);
+    free(staged);
+    return clr_error(CG_P_ERR_NOMEM, "opencl: out of memory");
+  }
   pthread_mutex_lock(&d->mu);
-  cg_pstatus st = set_args(d, p, &a, subs);
+  cg_pstatus st = set_args(d, p, &a, subs, staged);
   if (st == CG_P_OK) st = enqueue(d, p, &a);
+  if (st == CG_P_OK) st = unstage(d, p, &a, subs, staged);
   pthread_mutex_unlock(&d->mu);
   for (uint32_t i = 0; i < p->nparams; i++)
     if (subs[i]) d->pl->cl.clReleaseMemObject(subs[i]); /* queued work keeps its own reference */
   free(subs);
+  free(staged);
   return st;
 }
