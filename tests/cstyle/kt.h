@@ -45,6 +45,10 @@ cg_ir_program *kt_grid3(int gx, int gy, int gz);
 cg_ir_program *kt_local(int n);
 /* out[g] = sum of a[g*l .. g*l+l) by l work-items: DEFINE_LOCAL, BARRIER, IF lid == 0 */
 cg_ir_program *kt_groupsum(int groups, int l);
+/* out[r] = sum_{a<2,b<3} x[r/4 + 15a + 5b] * y[12a + r%4 + 4b], r < 20, in a 20-wide
+ * DEFINE_REG accumulator zeroed by a loop (the shape of a small matmul kernel; once
+ * miscompiled by GCC 12 with AVX-512 into a misaligned red-zone store) */
+cg_ir_program *kt_regacc(void);
 /* BITCAST f32 <-> u32, f16 <-> u16 */
 cg_ir_program *kt_bitcast(int n);
 

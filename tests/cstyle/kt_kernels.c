@@ -230,3 +230,29 @@ cg_ir_program *kt_groupsum(int groups, int l) {
   cg_irb_free(b);
   return p;
 }
+
+cg_ir_program *kt_regacc(void) {
+  cg_ir_builder *b = cg_irb_new("r_5_4");
+  const cg_ir_type F = cg_ir_t(CG_IR_FLOAT32), V = cg_ir_t(CG_IR_VOID);
+  int32_t out = kt_param(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, 20);
+  int32_t x = kt_param(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, 30), y = kt_param(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, 24);
+  int32_t acc = kt_op(b, CG_IR_DEFINE_REG, cg_ir_ptr(CG_IR_FLOAT32, CG_IR_AS_REG), 0, 0, 0, 0, 20);
+  int32_t zero = ci(b, 0), i = kt_op(b, CG_IR_RANGE, I32, 2, zero, ci(b, 20), 0, 0);
+  kt_st(b, acc, i, cg_irb_const_f(b, CG_IR_FLOAT32, 0.0));
+  kt_op(b, CG_IR_ENDRANGE, V, 1, i, 0, 0, 0);
+  int32_t ra = kt_op(b, CG_IR_RANGE, I32, 2, zero, ci(b, 2), 0, 0), rb = kt_op(b, CG_IR_RANGE, I32, 2, zero, ci(b, 3), 0, 0);
+  int32_t r = kt_op(b, CG_IR_RANGE, I32, 2, zero, ci(b, 20), 0, 0), four = ci(b, 4);
+  int32_t xi = kt_op(b, CG_IR_ADD, I32, 2, kt_op(b, CG_IR_ADD, I32, 2, kt_op(b, CG_IR_IDIV, I32, 2, r, four, 0, 0),
+                     kt_op(b, CG_IR_MUL, I32, 2, ra, ci(b, 15), 0, 0), 0, 0), kt_op(b, CG_IR_MUL, I32, 2, rb, ci(b, 5), 0, 0), 0, 0);
+  int32_t yi = kt_op(b, CG_IR_ADD, I32, 2, kt_op(b, CG_IR_ADD, I32, 2, kt_op(b, CG_IR_MUL, I32, 2, ra, ci(b, 12), 0, 0),
+                     kt_op(b, CG_IR_MOD, I32, 2, r, four, 0, 0), 0, 0), kt_op(b, CG_IR_MUL, I32, 2, rb, four, 0, 0), 0, 0);
+  int32_t prod = kt_op(b, CG_IR_MUL, F, 2, kt_ld(b, x, xi), kt_ld(b, y, yi), 0, 0);
+  kt_st(b, acc, r, kt_op(b, CG_IR_ADD, F, 2, kt_ld(b, acc, r), prod, 0, 0));
+  kt_op(b, CG_IR_ENDRANGE, V, 1, r, 0, 0, 0);
+  kt_op(b, CG_IR_ENDRANGE, V, 1, rb, 0, 0, 0);
+  kt_op(b, CG_IR_ENDRANGE, V, 1, ra, 0, 0, 0);
+  int32_t o = kt_op(b, CG_IR_RANGE, I32, 2, zero, ci(b, 20), 0, 0);
+  kt_st(b, out, o, kt_ld(b, acc, o));
+  kt_op(b, CG_IR_ENDRANGE, V, 1, o, 0, 0, 0);
+  return kt_finish(b, 1, 1, 1);
+}

@@ -451,6 +451,23 @@ static void case_groupsum(kt_dev *d) {
   free(p);
 }
 
+static void case_regacc(kt_dev *d) {
+  float x[30], y[24], out[20];
+  for (int i = 0; i < 30; i++) x[i] = (float)(i % 7) - 2.5f;
+  for (int i = 0; i < 24; i++) y[i] = (float)(i % 5) * 0.5f + 0.25f;
+  void *io[3] = {out, x, y};
+  size_t bytes[3] = {sizeof out, sizeof x, sizeof y};
+  cg_ir_program *p = kt_regacc();
+  KT_CHECK(d, kt_run(d, p, io, bytes, NULL, NULL) == CG_P_OK, "regacc run");
+  for (int r = 0; r < 20; r++) {
+    float acc = 0;
+    for (int a = 0; a < 2; a++)
+      for (int b = 0; b < 3; b++) acc = acc + x[r / 4 + 15 * a + 5 * b] * y[12 * a + r % 4 + 4 * b];
+    KT_CHECK(d, out[r] == acc, "regacc[%d] = %g, want %g", r, out[r], acc);
+  }
+  free(p);
+}
+
 int kt_suite(kt_dev *d) {
   static const int dts[] = {CG_IR_BOOL, CG_IR_INT8, CG_IR_INT16, CG_IR_INT32, CG_IR_INT64, CG_IR_UINT8,
                             CG_IR_UINT16, CG_IR_UINT32, CG_IR_UINT64, CG_IR_FLOAT32, CG_IR_FLOAT64};
@@ -467,6 +484,7 @@ int kt_suite(kt_dev *d) {
   case_local(d);
   case_bitcast(d);
   case_groupsum(d);
+  case_regacc(d);
   printf("[%s] suite: %d checks, %d failed\n", d->tag, d->checks, d->failures - before);
   return d->failures - before;
 }
