@@ -616,6 +616,11 @@ void clr_program_unload(void *dev, void *handle) {
 
 /* ---- launch ---- */
 
+/* Bytes of a staged region: what the kernel may touch when known, else the tail. */
+static size_t staged_bytes(const clr_prog *p, const clr_buf *b, uint32_t i, size_t off) {
+  return p->param_bytes[i] ? p->param_bytes[i] : b->bytes - off;
+}
+
 /* Kernel arguments: buffers, then variables. A buffer offset becomes a sub-buffer when it
  * is a multiple of the device's sub-buffer alignment; otherwise the region is staged
  * through a temporary buffer (copied in, and back after the kernel if it is written).
@@ -637,6 +642,7 @@ static cg_pstatus set_args(clr_dev *d, clr_prog *p, const cg_launch_args *a, cl_
       if (!(m = subs[i] = cl->clCreateSubBuffer(b->mem, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &r, &e)))
         return cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clCreateSubBuffer");
     } else if (off) {
+      n = staged_bytes(p, b, i, off);
       if (!(m = subs[i] = cl->clCreateBuffer(d->ctx, CL_MEM_READ_WRITE, n ? n : 1, NULL, &e)))
         return cl_fail(d->pl, CG_P_ERR_NOMEM, e, "clCreateBuffer (staging an unaligned offset)");
       staged[i] = true;
@@ -658,7 +664,7 @@ static cg_pstatus unstage(clr_dev *d, clr_prog *p, const cg_launch_args *a, cl_m
   for (uint32_t i = 0; i < p->nparams; i++) {
     if (!staged[i] || !(p->param_flags[i] & CG_IR_PARAM_WRITE)) continue;
     clr_buf *b = a->bufs[i];
-    size_t off = a->buf_offsets[i], n = b->bytes - off;
+    size_t off = a->buf_offsets[i], n = staged_bytes(p, b, i, off);
     cl_int e = n ? d->pl->cl.clEnqueueCopyBuffer(d->q, subs[i], b->mem, 0, off, n, 0, NULL, NULL) : CL_SUCCESS;
     if (e != CL_SUCCESS) return cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clEnqueueCopyBuffer");
   }
