@@ -279,6 +279,14 @@ static int int_expr(rc *r, sbuf *o, int op, int s, const char *a, const char *b,
   }
 }
 
+/* IDIV/MOD by a constant: the zero and -1 cases are decided here, not at run time. */
+static void divmod_const(rc *r, sbuf *o, int op, int s, const char *a, const char *b, int64_t bv) {
+  const char *T = tname(r, s), *U = tname(r, unsigned_of(s));
+  if (bv == 0 || (bv == -1 && cg_ir_is_signed((uint8_t)s) && op == CG_IR_MOD)) sb_add(o, "((%s)0)", T);
+  else if (bv == -1 && cg_ir_is_signed((uint8_t)s)) sb_add(o, "((%s)((%s)0 - (%s)%s))", T, U, U, a);
+  else sb_add(o, "((%s)(%s %s %s))", T, a, op == CG_IR_IDIV ? "/" : "%", b);
+}
+
 /* Bool ALU op: logic ops; ADD/MAX act as OR, MUL as AND. */
 static int bool_expr(sbuf *o, int op, const char *a, const char *b) {
   switch (op) {
@@ -455,7 +463,9 @@ static int alu_inst(rc *r, uint32_t i) {
     if (vec > 1) sb_add(&o, "%s", l ? ", " : "");
     int bl = vec > 1 && t == CG_IR_BOOL && r->d->bool_mem_type;
     if (bl) sb_add(&o, "(%s)", r->d->bool_mem_type);
+    const cg_ir_inst *d = in->nsrc > 1 ? &r->ins[cg_ir_src(r->p, in, 1)] : NULL;
     if (op == CG_IR_CAST) cast_expr(r, &o, s, t, a[0]);
+    else if ((op == CG_IR_IDIV || op == CG_IR_MOD) && d->op == CG_IR_CONST) divmod_const(r, &o, op, s, a[0], a[1], d->arg);
     else rv = alu_expr(r, &o, op, s, t, a[0], a[1], a[2]);
   }
   if (vec > 1) sb_add(&o, "%s", nz(r->d->vec_ctor_close));

@@ -24,7 +24,7 @@ void gated(void **bufs, const int64_t *vars, const int64_t *grid, int64_t start,
     _Bool alu5 = (gidx3 < var0);
     float val8 = alu5 ? data2[gidx3] : (-1.0f);
     data0[gidx3] = val8;
-    int32_t alu13 = ((2 == 0 || 2 == -1) ? (int32_t)0 : (int32_t)(gidx3 % 2));
+    int32_t alu13 = ((int32_t)(gidx3 % 2));
     _Bool alu14 = (alu13 == 0);
     float val16 = data2[gidx3];
     if (alu14) data1[gidx3] = val16;
