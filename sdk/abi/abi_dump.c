@@ -114,6 +114,9 @@ static void dump_api(void) {
   FIELD(cg_plugin_api, synchronize);
   FIELD(cg_plugin_api, release);
   FIELD(cg_plugin_api, compiler_id);
+  FIELD(cg_plugin_api, graph_create);
+  FIELD(cg_plugin_api, graph_launch);
+  FIELD(cg_plugin_api, graph_free);
 }
 
 static void dump_ir_structs(void) {

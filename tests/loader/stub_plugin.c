@@ -263,7 +263,7 @@ static const newer_api api = {
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *q, cg_plugin_reply *r) {
   uint16_t major = STUB_MODE == STUB_BADMAJOR ? 2 : CG_PLUGIN_ABI_MAJOR;
-  uint16_t minor = STUB_MODE == STUB_NEWER ? 9 : 0;
+  uint16_t minor = STUB_MODE == STUB_NEWER ? 9 : STUB_MODE == STUB_OLDTABLE ? 0 : CG_PLUGIN_ABI_MINOR;
   host = q->host;
   if (r->struct_size < sizeof *r) return CG_P_ERR_INVALID;
   r->major = major;

@@ -461,10 +461,13 @@ static void test_cli(const char *tool) {
   setenv("CG_PLUGIN_PATH", env_plus("CG_PLUGIN_PATH", ":/nonexistent/dir"), 1);
   char *out = run_tool(tool, "plugins", &st);
   CHECK(st == 0, "plugins exit %d", st);
+  char abi[64];
+  snprintf(abi, sizeof abi, "abi:      %d.%d (manifest), negotiated %d.%d", CG_PLUGIN_ABI_MAJOR, CG_PLUGIN_ABI_MINOR,
+           CG_PLUGIN_ABI_MAJOR, CG_PLUGIN_ABI_MINOR);
   const char *want[] = {"search path: CG_PLUGIN_PATH=", "16 manifest(s) found", "stubgood     loaded",
                         "failinit     failed", "reason:   init failed (no device): no stub hardware found",
                         "missing symbol cg_plugin_entry", "duplicate id 'stubgood'",
-                        "abi:      1.0 (manifest), negotiated 1.0", "priority: 20", "version:  0.1-stub",
+                        abi, "priority: 20", "version:  0.1-stub",
                         "stubold      loaded", "stale        failed", "?            failed",
                         "4 loaded, 11 failed, 0 disabled, 1 duplicate", "not found:   /nonexistent/dir"};
   for (size_t i = 0; i < CG_ARRAY_LEN(want); i++) CHECK(has(out, want[i]), "`cgrad plugins` lacks '%s':\n%s", want[i], out);

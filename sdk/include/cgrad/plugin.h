@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define CG_PLUGIN_ABI_MAJOR 1
-#define CG_PLUGIN_ABI_MINOR 0
+#define CG_PLUGIN_ABI_MINOR 1
 
 #if defined(_WIN32)
 #define CG_PLUGIN_EXPORT __declspec(dllexport)
@@ -168,6 +168,17 @@ typedef struct cg_plugin_api {
   /* optional, NULL = no cache key beyond id/version/arch: extra compiler identity
    * (e.g. NVRTC version, cc version). Static string. */
   const char *(*compiler_id)(void *dev);
+
+  /* -- graphs (minor 1, optional; NULL = the core replays launch by launch) --
+   * The JIT's batched replay. graph_create records n launches of loaded programs, in
+   * order, on one device (handles[i] with args[i]; everything is copied, time_s is
+   * ignored). graph_launch replays them in order with args[i] replacing launch i's
+   * buffers, offsets, variable values and dims (same program and counts as recorded);
+   * args NULL = as recorded. It may return before the work is done (synchronize waits). */
+  cg_pstatus (*graph_create)(void *dev, uint32_t n, void *const *handles,
+                             const cg_launch_args *args, void **graph);
+  cg_pstatus (*graph_launch)(void *dev, void *graph, const cg_launch_args *args);
+  void (*graph_free)(void *dev, void *graph);
 } cg_plugin_api;
 
 typedef cg_pstatus (*cg_plugin_entry_fn)(const cg_plugin_query *query, cg_plugin_reply *reply);

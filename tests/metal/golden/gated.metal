@@ -7,7 +7,7 @@ kernel void gated(device float* data0 [[buffer(0)]], device float* data1 [[buffe
   bool alu5 = (gidx3 < var0);
   float val8 = alu5 ? data2[gidx3] : (-1.0f);
   data0[gidx3] = val8;
-  int alu13 = ((2 == 0 || 2 == -1) ? (int)0 : (int)(gidx3 % 2));
+  int alu13 = ((int)(gidx3 % 2));
   bool alu14 = (alu13 == 0);
   float val16 = data2[gidx3];
   if (alu14) data1[gidx3] = val16;
