@@ -25,4 +25,22 @@ int cg__lower(UOp *root, const cg_device_props *props, cg_kernel *k);
 cg_ir_program *cg__linearize(const cg_kernel *k);
 /* Schedule and run everything needed to realize the roots (one schedule). */
 cg_status cg__realize(int n, UOp *const *roots);
+
+/* Scheduler statistics, an internal hook for tests/plan and bench/sched_bench (link
+ * cgrad_static). "last_*" describe the latest cg__realize that ran kernels; "*_ns" add
+ * up over the process. Peak memory counts the buffers one schedule allocates for its
+ * kernels' outputs: "planned" is the peak of what is live at once with the memory
+ * planner, "naive" what one buffer per kernel output kept to the end would take. */
+typedef struct {
+  int last_kernels;             /* kernels + copies run */
+  int last_slots;               /* shared buffers the planner used */
+  uint64_t last_peak_bytes;     /* planned peak */
+  uint64_t last_naive_bytes;    /* sum of every output */
+  uint64_t sched_ns;            /* collect + kernel boundaries + planning */
+  uint64_t lower_ns;            /* cg__lower */
+  uint64_t linearize_ns;        /* cg__linearize */
+  uint64_t backend_ns;          /* program lookup/compile + launch + copies */
+  uint64_t kernels;             /* kernels + copies run */
+} cg_sched_stats;
+cg_sched_stats cg__sched_stats(void);
 #endif

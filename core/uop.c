@@ -215,6 +215,7 @@ void uop_release(UOp *u) {
   if (u->op == UOP_BUFFER) cg__buffer_release(u->ptr);
   if (u->op == UOP_VAR) free(u->ptr);
   if (u->realized) cg__buffer_release(u->realized);
+  if (u->rw_res) uop_release(u->rw_res);
   free(u->src);
   free(u->args);
   free(u);
@@ -271,7 +272,16 @@ void uop_map_free(uop_map *m) { free(m->e); memset(m, 0, sizeof *m); }
 /* ---- rewrite driver ---- */
 typedef struct { const uop_rule *rules; int n; void *ctx; ptrmap memo; } rw_state;
 
+/* Context-free rewrites remember their result on the node (retained unless it is the
+ * node itself, so a cached result never keeps its own source alive in a cycle). */
+static void rw_cache(const uop_rule *rules, UOp *u, UOp *res) {
+  if (u->rw_res) uop_release(u->rw_res);
+  u->rw_rules = rules;
+  u->rw_res = res == u ? NULL : uop_retain(res);
+}
+
 static UOp *rw(rw_state *st, UOp *u, int depth) {
+  if (!st->ctx && u->rw_rules == st->rules) return u->rw_res ? u->rw_res : u;
   UOp *done = pm_get(&st->memo, u);
   if (done) return done;
   UOp *cur = u;
@@ -290,7 +300,8 @@ static UOp *rw(rw_state *st, UOp *u, int depth) {
     if (!next || next == cur) break;
     cur = next;
   }
-  pm_put(&st->memo, u, cur);
+  if (st->ctx) pm_put(&st->memo, u, cur);
+  else rw_cache(st->rules, u, cur);
   return cur;
 }
 
