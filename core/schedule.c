@@ -268,8 +268,9 @@ fail:
  * comes from outside the schedule's graph, i.e. its refcount equals the number of src
  * slots of collected nodes that point at it (a tensor the user holds, a node outside the
  * graph, a pool of a caller all add references and keep it realized).
- * A held node that is fused (not a kernel output) does not keep its inputs: realizing it
- * later recomputes what it needs, like any lazy value.
+ * A held VIEW of an intermediate (movement ops, DETACH) keeps it too. A held node that
+ * computes (an ALU op or a reduce fused into a kernel) does not keep its inputs:
+ * realizing it later recomputes what it needs, like any lazy value.
  * A droppable intermediate gets a SLOT: one shared buffer, assigned greedily in kernel
  * order (best fit among slots whose last reader has run, else grow the largest free
  * one, else a new slot). Its node holds the slot while it lives and lets go after its
@@ -322,9 +323,10 @@ static void kernel_inputs(const graph *g, plan *p, int j, int r, int *stamp, int
 }
 
 /* keep[i] = 1 for the kernel outputs that must stay realized after the schedule: the
- * roots, and nodes referenced from outside the schedule's graph (refcount above the
- * number of src slots of collected nodes pointing at them: a tensor, a node outside the
- * graph, or a caller's pool holds them). */
+ * roots, nodes referenced from outside the schedule's graph (refcount above the number
+ * of src slots of collected nodes pointing at them: a tensor, a node outside the graph,
+ * or a caller's pool holds them), and what a held view of them (a chain of movement ops
+ * or DETACH, like the reshape cg_matmul returns) looks at. */
 static void find_kept(const graph *g, int nroots, UOp *const *roots, uint8_t *keep) {
   int32_t *inref = cg__xcalloc((size_t)g->n, sizeof(int32_t));
   for (int i = 0; i < g->n; i++) {
@@ -338,8 +340,15 @@ static void find_kept(const graph *g, int nroots, UOp *const *roots, uint8_t *ke
     int i = gindex(g, roots[r]);
     if (i >= 0) keep[i] = 1;
   }
-  for (int i = 0; i < g->n; i++)
-    if (g->is_buf[i] && g->order[i]->rc > inref[i]) keep[i] = 1;
+  /* consumers first: a held view (movement op, DETACH) holds what it views */
+  for (int i = g->n - 1; i >= 0; i--) {
+    UOp *u = g->order[i];
+    if (!keep[i] && u->rc <= inref[i]) continue;
+    keep[i] = 1;
+    int si = uop_is(u, G_M) || u->op == UOP_DETACH ? gindex(g, u->src[0]) : -1;
+    if (si >= 0 && !g->is_buf[i]) keep[si] = 1;
+  }
+  for (int i = 0; i < g->n; i++) keep[i] &= g->is_buf[i];
   free(inref);
 }
 
