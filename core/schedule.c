@@ -16,11 +16,13 @@
 
 static cg_sched_stats stats;
 
-static uint64_t now_ns(void) {
+static uint64_t clock_ns(clockid_t c) {
   struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(c, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+static uint64_t now_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
+static uint64_t cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
 
 cg_sched_stats cg__sched_stats(void) { return stats; }
 
@@ -225,7 +227,7 @@ static cg_status run_kernel(UOp *u, cg_buffer *slot) {
   cg_kernel k;
   memset(&k, 0, sizeof k);
   cg_status st = CG_ERR_INVALID;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = now_ns(), c0 = cpu_ns();
   int lerr = cg__lower(u, cg__device_props(dev), &k);
   uint64_t t1 = now_ns();
   stats.lower_ns += t1 - t0;
@@ -238,6 +240,7 @@ static cg_status run_kernel(UOp *u, cg_buffer *slot) {
   t0 = now_ns();
   cg_ir_program *ir = cg__linearize(&k);
   stats.linearize_ns += now_ns() - t0;
+  stats.core_cpu_ns += cpu_ns() - c0;
   if (!ir) goto fail;
   cg_program *prog = cg__program_get(dev, ir);
   free(ir);
@@ -476,7 +479,7 @@ cg_status cg__realize(int nroots, UOp *const *roots) {
   graph g = {0};
   plan p = {0};
   cg_status st = CG_OK;
-  uint64_t t0 = now_ns(), cg0 = stats.lower_ns + stats.linearize_ns;
+  uint64_t t0 = now_ns(), c0 = cpu_ns(), cg0 = stats.lower_ns + stats.linearize_ns;
   uop_pool_push();
   for (int r = 0; r < nroots; r++) collect(&g, roots[r]);
   if (g.n == 0) goto out;
@@ -498,6 +501,7 @@ cg_status cg__realize(int nroots, UOp *const *roots) {
   plan_build(&g, nroots, roots, &p);
   uint64_t t1 = now_ns();
   stats.sched_ns += t1 - t0;
+  stats.core_cpu_ns += cpu_ns() - c0;
   for (int j = 0; j < p.nk && !st; j++) {
     UOp *u = g.order[p.kern[j]];
     cg_buffer *slot_buf;

@@ -41,6 +41,7 @@ typedef struct {
   uint64_t linearize_ns;        /* cg__linearize */
   uint64_t backend_ns;          /* program lookup/compile + launch + copies */
   uint64_t kernels;             /* kernels + copies run */
+  uint64_t core_cpu_ns;         /* thread CPU time of schedule + lower + linearize */
 } cg_sched_stats;
 cg_sched_stats cg__sched_stats(void);
 #endif
