@@ -12,4 +12,10 @@
  * dt. Parameters in order: C, A, B. Launch: grid (N/64, M/128), 128 work-items. */
 cg_ir_program *mma_matmul_ir(int M, int N, int K, cg_ir_scalar dt, int shape);
 
+/* The same product staged through shared memory: a work-group of 8 warps computes a
+ * 128 x 128 tile; every step of 32 k values is copied (16-byte loads and stores) into
+ * two 8 KB shared tiles while the next step's global loads are already in flight.
+ * M and N multiples of 128, K of 32. Launch: grid (N/128, M/128), 256 work-items. */
+cg_ir_program *mma_matmul_smem_ir(int M, int N, int K, cg_ir_scalar dt, int shape);
+
 #endif

@@ -1,11 +1,13 @@
-/* Tensor cores through the IR: the WMMA matmul of mma_kernel.c, launched through the
- * plugin, against a naive double-precision loop (float16 and bfloat16 inputs, fp32
+/* Tensor cores through the IR: the two WMMA matmuls of mma_kernel.c (operands straight
+ * from global memory; staged through shared memory), launched through the plugin,
+ * against a naive double-precision loop (float16 and bfloat16 inputs, fp32
  * accumulation), on a size with several work-groups per axis.
  *
  *   cuda_test_mma PLUGIN               the test (SKIP without a GPU or tensor cores)
  *   cuda_test_mma PLUGIN bench [N]     speed of the N x N x N float16 matmul (default
  *                                      4096): median kernel time of 10 launches after 2
  *                                      warm-ups, 64 sampled entries checked; one JSON line
+ *                                      per kernel
  *                                      (bench/gpu_bench.py --mma-bench runs it). */
 #include <math.h>
 #include <stdlib.h>
@@ -39,7 +41,9 @@ typedef struct {
   cg_ir_program *p;
 } mm;
 
-static int mm_setup(mm *m, int M, int N, int K, cg_ir_scalar dt, int shape) {
+typedef cg_ir_program *(*mm_kernel)(int M, int N, int K, cg_ir_scalar dt, int shape);
+
+static int mm_setup(mm *m, mm_kernel kern, int M, int N, int K, cg_ir_scalar dt, int shape) {
   memset(m, 0, sizeof *m);
   m->M = M, m->N = N, m->K = K;
   m->a = malloc(sizeof(uint16_t) * (size_t)M * K);
@@ -48,7 +52,7 @@ static int mm_setup(mm *m, int M, int N, int K, cg_ir_scalar dt, int shape) {
   if (!m->a || !m->b || !m->c) return -1;
   for (size_t i = 0; i < (size_t)M * K; i++) m->a[i] = to16(dt, frand());
   for (size_t i = 0; i < (size_t)N * K; i++) m->b[i] = to16(dt, frand());
-  m->p = mma_matmul_ir(M, N, K, dt, shape);
+  m->p = kern(M, N, K, dt, shape);
   if (!m->p) return -1;
   m->h = th_build(&T, m->p);
   if (!m->h) return -1;
@@ -87,7 +91,7 @@ static int mm_check(const mm *m, cg_ir_scalar dt, int i, int j) {
   return fabs(got - want) <= 1e-3 + 1e-3 * fabs(want);
 }
 
-static void test_matmul(cg_ir_scalar dt) {
+static void test_matmul(mm_kernel kern, const char *kname, cg_ir_scalar dt) {
   const char *name = dt == CG_IR_BFLOAT16 ? "bf16" : "f16";
   int shape = tc_shape(dt);
   if (shape < 0) {
@@ -95,9 +99,9 @@ static void test_matmul(cg_ir_scalar dt) {
     return;
   }
   mm m;
-  enum { M = 256, N = 192, K = 160 };
-  if (mm_setup(&m, M, N, K, dt, shape) != 0 || mm_launch(&m, NULL) != 0) {
-    CHECK(0, "mma matmul %s: setup/launch failed: %s", name, th_last_error());
+  enum { M = 256, N = 256, K = 160 };
+  if (mm_setup(&m, kern, M, N, K, dt, shape) != 0 || mm_launch(&m, NULL) != 0) {
+    CHECK(0, "mma matmul %s %s: setup/launch failed: %s", kname, name, th_last_error());
     mm_free(&m);
     return;
   }
@@ -105,9 +109,8 @@ static void test_matmul(cg_ir_scalar dt) {
   int bad = 0;
   for (int i = 0; i < M; i++)
     for (int j = 0; j < N; j++)
-      if (!mm_check(&m, dt, i, j) && bad++ < 5) CHECK(0, "mma %s C[%d][%d] = %g", name, i, j, m.c[i * N + j]);
-  printf("mma matmul %s %dx%dx%d (WMMA m16n8k16, 16-byte vector loads): %d/%d mismatches\n", name, M, N, K,
-         bad, M * N);
+      if (!mm_check(&m, dt, i, j) && bad++ < 5) CHECK(0, "mma %s %s C[%d][%d] = %g", kname, name, i, j, m.c[i * N + j]);
+  printf("mma matmul (%s) %s %dx%dx%d: %d/%d mismatches\n", kname, name, M, N, K, bad, M * N);
   mm_free(&m);
 }
 
@@ -116,14 +119,9 @@ static int cmp_d(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-static int bench(int n) {
-  int shape = tc_shape(CG_IR_FLOAT16);
-  if (shape < 0) {
-    printf("{\"skip\": \"no float16 tensor-core shape\"}\n");
-    return SKIP_CODE;
-  }
+static int bench1(mm_kernel kern, const char *kname, int n, int shape) {
   mm m;
-  if (mm_setup(&m, n, n, n, CG_IR_FLOAT16, shape) != 0) {
+  if (mm_setup(&m, kern, n, n, n, CG_IR_FLOAT16, shape) != 0) {
     fprintf(stderr, "setup failed: %s\n", th_last_error());
     mm_free(&m);
     return 1;
@@ -143,10 +141,21 @@ static int bench(int n) {
   int bad = 0;
   if (T.api->copy_out(T.dev, m.c, m.buf[0], 0, sizeof(float) * (size_t)n * n) != CG_P_OK) bad = -1;
   for (int s = 0; s < 64 && bad >= 0; s++) bad += !mm_check(&m, CG_IR_FLOAT16, rand() % n, rand() % n);
-  printf("{\"case\": \"mma matmul f16 NT %d\", \"kernel_ms\": %.4f, \"tflops\": %.2f, \"sampled_mismatches\": %d}\n",
-         n, med * 1e3, 2.0 * n * n * (double)n / med * 1e-12, bad);
+  printf("{\"case\": \"mma matmul f16 NT %d (%s)\", \"kernel_ms\": %.4f, \"tflops\": %.2f, \"sampled_mismatches\": %d}\n",
+         n, kname, med * 1e3, 2.0 * n * n * (double)n / med * 1e-12, bad);
   mm_free(&m);
   return bad ? 1 : 0;
+}
+
+/* Both kernels at n x n x n (n a multiple of 128). */
+static int bench(int n) {
+  int shape = tc_shape(CG_IR_FLOAT16);
+  if (shape < 0) {
+    printf("{\"skip\": \"no float16 tensor-core shape\"}\n");
+    return SKIP_CODE;
+  }
+  int rc = bench1(mma_matmul_ir, "global", n, shape);
+  return rc | bench1(mma_matmul_smem_ir, "shared", n, shape);
 }
 
 int main(int argc, char **argv) {
@@ -169,8 +178,10 @@ int main(int argc, char **argv) {
     th_unload(&T);
     return SKIP_CODE;
   }
-  test_matmul(CG_IR_FLOAT16);
-  test_matmul(CG_IR_BFLOAT16);
+  test_matmul(mma_matmul_ir, "global", CG_IR_FLOAT16);
+  test_matmul(mma_matmul_ir, "global", CG_IR_BFLOAT16);
+  test_matmul(mma_matmul_smem_ir, "shared", CG_IR_FLOAT16);
+  test_matmul(mma_matmul_smem_ir, "shared", CG_IR_BFLOAT16);
   th_unload(&T);
   printf("%s: %d failure(s)\n", th_failures ? "FAILED" : "ok", th_failures);
   return th_failures ? 1 : 0;
