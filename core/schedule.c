@@ -6,8 +6,10 @@
  * Kernel boundaries: roots, CONTIGUOUS, COPY, and a reduce that (a) is read through an
  * EXPAND that grows an axis (its value would be recomputed per broadcast element),
  * (b) sits inside another reduce's input, (c) is a second reduce of the same kernel,
- * or (d) is reached from two kernels. Equal kernels compile once (the program cache keys on
- * the IR bytes). */
+ * or (d) is reached from two kernels; and (e) an elementwise node two kernels read whose
+ * region reads 3+ buffers (share_rule). Equal kernels compile once (the program cache
+ * keys on the IR bytes). The memory planner (plan_*) then lets outputs nothing outside
+ * the schedule can observe share buffers by lifetime. */
 #include <time.h>
 
 #include "runtime.h"
@@ -141,8 +143,9 @@ static void mark_all(graph *g) {
   }
 }
 
-/* Distinct buffers read by the fused region under node i (up to `limit` nodes visited)
- * and the largest of them in elements. stamp marks nodes seen (value tag). */
+/* Distinct buffers read by the fused region under node i and the largest of them in
+ * elements; a region of 250 nodes or more counts as reading many. stamp marks nodes
+ * seen (value tag). */
 static int region_inputs(const graph *g, int i, int *stamp, int tag, int64_t *maxnumel) {
   int stack[256], sp = 0, nin = 0, visited = 0;
   stack[sp++] = i;
@@ -168,7 +171,7 @@ static int region_inputs(const graph *g, int i, int *stamp, int tag, int64_t *ma
   return nin;
 }
 
-/* Rule (e): an elementwise node that two kernels read would be recomputed by each (and
+/* Rule (e) (rule 5 in docs/internals.md): an elementwise node that two kernels read would be recomputed by each (and
  * a chain of them, like the residual stream's gradient, would fuse into ever larger
  * kernels). It becomes a buffer when its region reads 3 or more buffers and it is no
  * larger than its largest input (so a broadcast product is never materialized).
@@ -288,7 +291,6 @@ typedef struct {
 
 typedef struct {
   int *kern, nk;       /* node indices of the kernels to run, in order */
-  int *kpos;           /* node -> position in kern, -1 if not a kernel */
   int *ins, *in_at;    /* inputs of kernel j: ins[in_at[j] .. in_at[j+1]) (node indices) */
   int *last;           /* node -> position of its last reader, -1 if none */
   int *slot_of;        /* node -> slot, -1 = own buffer */
@@ -393,15 +395,13 @@ static void plan_peak(const graph *g, plan *p) {
 static void plan_build(const graph *g, int nroots, UOp *const *roots, plan *p) {
   int n = g->n;
   p->kern = cg__xmalloc(sizeof(int) * (size_t)n);
-  p->kpos = cg__xmalloc(sizeof(int) * (size_t)n);
   p->last = cg__xmalloc(sizeof(int) * (size_t)n);
   p->slot_of = cg__xmalloc(sizeof(int) * (size_t)n);
   for (int i = 0; i < n; i++) {
-    p->kpos[i] = p->last[i] = p->slot_of[i] = -1;
-    if (g->is_buf[i] && !g->order[i]->realized) { p->kpos[i] = p->nk; p->kern[p->nk++] = i; }
+    p->last[i] = p->slot_of[i] = -1;
+    if (g->is_buf[i] && !g->order[i]->realized) p->kern[p->nk++] = i;
   }
-  /* inputs: each node enters a kernel's list at most once, and only buffered nodes do;
-   * a node is an input of at most (number of kernels) lists, bounded by src slots */
+  /* inputs: a kernel lists each node at most once, so room for n more before each */
   int cap = n + 16, scap = 64;
   p->ins = cg__xmalloc(sizeof(int) * (size_t)cap);
   p->in_at = cg__xcalloc((size_t)p->nk + 1, sizeof(int));
@@ -433,7 +433,7 @@ static void plan_build(const graph *g, int nroots, UOp *const *roots, plan *p) {
 
 static void plan_free(plan *p) {
   for (int s = 0; s < p->nslots; s++) cg__buffer_release(p->slots[s].buf);
-  free(p->kern); free(p->kpos); free(p->ins); free(p->in_at); free(p->last); free(p->slot_of);
+  free(p->kern); free(p->ins); free(p->in_at); free(p->last); free(p->slot_of);
   free(p->slots);
 }
 
