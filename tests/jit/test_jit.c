@@ -5,7 +5,7 @@
  *  - replayed calls compile nothing and schedule nothing, yet run kernels (counters);
  *    on REF (whose plugin has the graph slot) they go through graph launches;
  *  - losses of every step and the final weights equal the eager run's (tolerance);
- *  - replay inputs of another shape / dtype / count fail with a clear error and run nothing;
+ *  - replay inputs of another shape / dtype / device / count fail with a clear error and run nothing;
  *  - JIT=0 never replays and still gives the same results;
  *  - a step that reads device data to the host during capture stays eager and correct.
  * Usage: test_jit [DEVICE]   (default: cgrad's default device) */
@@ -150,6 +150,13 @@ static void check_mismatch(cg_jit *j, net *n) {
   st = cg_jit_run(j, 2, in, 1, out);
   CHECK(st == CG_ERR_DTYPE && strstr(cg_last_error(), "float64") && strstr(cg_last_error(), "float32"),
         "dtype mismatch: status %d, '%s'", st, cg_last_error());
+  if (strncasecmp(cg_default_device(), "REF", 3)) {  /* another device than the capture's */
+    batch(0, B, CG_FLOAT32, &x, &y);
+    cg_tensor *in_ref[2] = {cg_to_device(x, "REF"), y};
+    st = cg_jit_run(j, 2, in_ref, 1, out);
+    CHECK(st == CG_ERR_DEVICE && strstr(cg_last_error(), "REF"), "device mismatch: status %d, '%s'", st,
+          cg_last_error());
+  }
   st = cg_jit_run(j, 1, in, 1, out);
   CHECK(st == CG_ERR_INVALID && strstr(cg_last_error(), "inputs"), "count mismatch: status %d, '%s'", st,
         cg_last_error());
