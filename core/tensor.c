@@ -342,6 +342,7 @@ static cg_status make_buffer(cg_tensor *t, UOp *value) {
   if (st) return st;
   UOp *b = uop_new(UOP_BUFFER, (cg_dtype)value->dtype, 0, NULL, value->ndim, value->shape, 0,
                    buffer_of(value));
+  cg__jit_on_assign(t, buffer_of(t->u), buffer_of(value)); /* JIT state follows the tensor */
   uop_retain(b);
   uop_release(t->u);
   t->u = b;

@@ -218,11 +218,45 @@ CG_API cg_status cg_backward(cg_tensor *loss);   /* loss must be a scalar; grads
 CG_API cg_tensor *cg_grad(cg_tensor *t);         /* borrowed; NULL if none */
 CG_API void cg_zero_grad(cg_tensor *t);
 
+/* ---- JIT ----
+ * Capture the kernels a step function launches once and replay them on later calls with
+ * new input buffers, without rebuilding the graph, scheduling or compiling (docs/jit.md).
+ * Call 1 runs fn eagerly, call 2 runs it while recording every kernel launch and buffer
+ * copy, calls 3.. replay the recording: fn is not called. Replay goes through the
+ * plugin's graph slot (CUDA graphs) when the device has one, else launch by launch.
+ * JIT=0 in the environment (read by cg_jit_new) makes every call eager.
+ *
+ * fn reads in[0..nin) and stores in out[0..nout) the tensors it computes (created in
+ * fn, which runs inside a scope of cg_jit_run, or kept out of fn's own scopes). Rules
+ * for fn: same input shapes/dtypes/device every call; no host reads of device data
+ * (cg_item, cg_to_host) inside it; state it changes (weights, optimizer moments) is
+ * changed with cg_assign; tensors it reads besides in[] keep their identity (change
+ * them between calls with cg_assign, never by swapping the C pointer); host data it
+ * uploads (cg_from_data) is baked in at capture.
+ *
+ * cg_jit_run realizes the outputs and stores NEW references in out[] (the current
+ * scope's, like any op result). A replay writes the same output buffers again: a kept
+ * output holds the latest call's value. Replay inputs of another count, shape, dtype
+ * or device than at capture: an error (CG_ERR_INVALID / _SHAPE / _DTYPE / _DEVICE)
+ * naming the input, nothing run. */
+typedef struct cg_jit cg_jit;
+typedef cg_status (*cg_jit_fn)(int nin, cg_tensor *const *in, int nout, cg_tensor **out,
+                               void *user);
+CG_API cg_jit *cg_jit_new(cg_jit_fn fn, void *user);   /* NULL + error if fn is NULL */
+CG_API cg_status cg_jit_run(cg_jit *j, int nin, cg_tensor *const *in, int nout, cg_tensor **out);
+CG_API void cg_jit_free(cg_jit *j);                     /* releases what the capture holds */
+CG_API bool cg_jit_captured(const cg_jit *j);           /* true once calls replay */
+
 /* ---- debugging ---- */
 CG_API cg_status cg_print(cg_tensor *t);          /* realizes; prints values (logger) */
 CG_API char *cg_graph_str(cg_tensor *t);         /* text form of the lazy graph; free() it */
 /* Counters since start: kernels launched, programs compiled, schedules built. */
-typedef struct { uint64_t kernels, compiles, schedules, realizes; } cg_counters;
+/* jit_replays: cg_jit_run calls that replayed; graph_launches: batches launched through a
+ * plugin's graph slot (their kernels count in kernels too). Append-only. */
+typedef struct {
+  uint64_t kernels, compiles, schedules, realizes;
+  uint64_t jit_replays, graph_launches;
+} cg_counters;
 CG_API cg_counters cg_get_counters(void);
 /* Log hook: library code prints only through this (default: stderr). */
 typedef void (*cg_log_fn)(int level, const char *msg, void *user);
