@@ -170,7 +170,7 @@ CG_API cg_tensor *cg_prod(cg_tensor *a, int naxes, const int *axes, bool keepdim
 CG_API cg_tensor *cg_max(cg_tensor *a, int naxes, const int *axes, bool keepdim);
 CG_API cg_tensor *cg_min(cg_tensor *a, int naxes, const int *axes, bool keepdim);
 CG_API cg_tensor *cg_mean(cg_tensor *a, int naxes, const int *axes, bool keepdim);
-CG_API cg_tensor *cg_var(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction);
+CG_API cg_tensor *cg_variance(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction);
 CG_API cg_tensor *cg_std(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction);
 CG_API cg_tensor *cg_argmax(cg_tensor *a, int axis, bool keepdim);  /* int32, first max */
 CG_API cg_tensor *cg_argmin(cg_tensor *a, int axis, bool keepdim);
