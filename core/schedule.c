@@ -258,7 +258,7 @@ static cg_status run_kernel(UOp *u, cg_buffer *slot) {
       goto fail;
     }
   }
-  st = cg__program_launch(prog, bufs, NULL);
+  st = cg__program_launch(prog, bufs, k.nvars ? k.var_vals : NULL); /* values of symbolic vars */
   if (st) goto fail;
   u->realized = out;
   return CG_OK;

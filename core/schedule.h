@@ -6,6 +6,7 @@
 #include "uop.h"
 
 #define CG_MAX_KERNEL_INPUTS 64
+#define CG_MAX_KERNEL_VARS 8
 
 typedef struct {
   UOp *out;                          /* tensor node the kernel computes (param 0) */
@@ -16,6 +17,12 @@ typedef struct {
   int nloops;
   uint32_t global[3], local[3];
   char name[64];
+  /* symbolic variables (docs/symbolic.md): IR var i is the kernel-level VAR node vars[i]
+   * (args {min, max}, name in ptr); var_vals[i] is its bound value for this launch only,
+   * never part of the AST or IR, so one compiled program serves every value. */
+  int nvars;
+  UOp *vars[CG_MAX_KERNEL_VARS];
+  int64_t var_vals[CG_MAX_KERNEL_VARS];
 } cg_kernel;
 
 /* Build the kernel AST computing `root` (whose sub-graph holds at most one reduce not

@@ -65,8 +65,9 @@ static uint64_t node_hash(uop_op op, cg_dtype dt, int nsrc, UOp *const *src, int
 
 static bool node_eq(const UOp *u, uop_op op, cg_dtype dt, int nsrc, UOp *const *src, int nargs,
                     const int64_t *args, double val, void *ptr) {
-  if (u->op != op || u->dtype != dt || u->nsrc != nsrc || u->nargs != nargs || u->ptr != ptr)
-    return false;
+  if (u->op != op || u->dtype != dt || u->nsrc != nsrc || u->nargs != nargs) return false;
+  /* symbolic variables are interned by name (each node keeps its own copy of it) */
+  if (op == UOP_VAR && u->ptr && ptr ? strcmp(u->ptr, ptr) != 0 : u->ptr != ptr) return false;
   if (memcmp(&u->val, &val, sizeof val) != 0) return false;
   for (int i = 0; i < nsrc; i++)
     if (u->src[i] != src[i]) return false;
@@ -140,6 +141,7 @@ static void derive_shape(UOp *u) {
       case UOP_PERMUTE: u->shape[i] = s->shape[u->args[i]]; break;
       case UOP_PAD: u->shape[i] += u->args[2 * i] + u->args[2 * i + 1]; break;
       case UOP_SHRINK: u->shape[i] = u->args[2 * i + 1] - u->args[2 * i]; break;
+      case UOP_VSHRINK: if (i == u->args[0]) u->shape[i] = u->args[1]; break; /* symbolic start */
       default:
         if (g & G_R) {
           for (int k = 0; k < u->nargs; k++)

@@ -170,7 +170,7 @@ CG_API cg_tensor *cg_prod(cg_tensor *a, int naxes, const int *axes, bool keepdim
 CG_API cg_tensor *cg_max(cg_tensor *a, int naxes, const int *axes, bool keepdim);
 CG_API cg_tensor *cg_min(cg_tensor *a, int naxes, const int *axes, bool keepdim);
 CG_API cg_tensor *cg_mean(cg_tensor *a, int naxes, const int *axes, bool keepdim);
-CG_API cg_tensor *cg_var(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction);
+CG_API cg_tensor *cg_variance(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction);
 CG_API cg_tensor *cg_std(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction);
 CG_API cg_tensor *cg_argmax(cg_tensor *a, int axis, bool keepdim);  /* int32, first max */
 CG_API cg_tensor *cg_argmin(cg_tensor *a, int axis, bool keepdim);
@@ -195,6 +195,27 @@ CG_API cg_tensor *cg_stack(int n, cg_tensor *const *ts, int axis);
 CG_API cg_tensor *cg_slice(cg_tensor *a, int axis, int64_t start, int64_t stop, int64_t step);
 CG_API cg_tensor *cg_gather(cg_tensor *a, int axis, cg_tensor *index); /* torch.gather */
 CG_API cg_tensor *cg_one_hot(cg_tensor *labels, int64_t classes);    /* int -> float32 */
+
+/* ---- symbolic variables (docs/symbolic.md) ----
+ * A variable is a named bounded integer, e.g. the position of a KV-cache decode step:
+ *     cg_tensor *pos_v = cg_var("pos", 0, 127);          (once)
+ *     cg_tensor *pos = cg_var_bind(pos_v, step);         (every step)
+ * A bound variable is a 0-d int32 tensor usable in any elementwise op (masks such as
+ * cg_lt(cg_arange(...), pos + 1), writes such as cg_where(arange == pos, new, cache))
+ * and as the start of cg_slice_var. The value is passed to kernels as an int32 argument
+ * and is not part of the compiled code: kernels that differ only in the value compile
+ * once. Shapes stay static (no symbolic lengths yet): use a mask over the full size. */
+/* New unbound variable (0-d int32) over [min, max] (int32). name: identifier, < 32
+ * chars; variables are identified by name (same name = same variable). Realizing a graph
+ * that uses it unbound fails with an error naming it. */
+CG_API cg_tensor *cg_var(const char *name, int64_t min, int64_t max);
+/* The variable bound to value (error if outside [min, max]): a new 0-d int32 tensor.
+ * var may be unbound or bound (rebinding). */
+CG_API cg_tensor *cg_var_bind(cg_tensor *var, int64_t value);
+/* a[start : start+length] on one axis, start a 0-d int32 expression of bound variables
+ * and constants (e.g. pos, cg_adds(pos, -3)); every value start's range allows must fit
+ * (error otherwise). A view: reads index the source at the runtime offset. */
+CG_API cg_tensor *cg_slice_var(cg_tensor *a, int axis, cg_tensor *start, int64_t length);
 
 /* ---- linear algebra and nn functions ---- */
 CG_API cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b);            /* batched, broadcasting */
