@@ -437,13 +437,20 @@ static cg_status capture_end(cg_jit *j, int nout, cg_tensor *const *out) {
   return CG_OK;
 }
 
-/* Realizes the inputs except bound variables: a realized VAR would be read from a
- * buffer by the step's kernels instead of being a variable slot. */
+/* Realizes the inputs except bound variables. A bound variable that was realized before
+ * (cg_item(pos): the interned VAR node caches a buffer) drops that cache, so the step's
+ * kernels take it as a variable slot rather than reading a buffer baked into the capture. */
 static cg_status realize_inputs(int nin, cg_tensor *const *in) {
   cg_tensor *ts[256];
   int n = 0;
-  for (int i = 0; i < nin; i++)
+  for (int i = 0; i < nin; i++) {
+    UOp *u = in[i]->u;
     if (!is_bound_var(in[i])) ts[n++] = in[i];
+    else if (u->realized) {
+      cg__buffer_release(u->realized);
+      u->realized = NULL;
+    }
+  }
   return n ? cg_realize_all(n, ts) : CG_OK;
 }
 
