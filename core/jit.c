@@ -331,8 +331,8 @@ static cg_status var_check(int i, const cg_tensor *t, const jsig *s) {
 static cg_status sig_check(int i, const cg_tensor *t, const jsig *s) {
   if (s->var) return var_check(i, t, s);
   if (t->u->op == UOP_VAR)
-    return cg__error(CG_ERR_INVALID, "cg_jit_run: input %d is variable '%s', captured as a tensor (pass a "
-                     "variable input at capture to replay with new values)", i, (const char *)t->u->ptr);
+    return cg__error(CG_ERR_INVALID, "cg_jit_run: input %d is variable '%s', captured as a tensor (only "
+                     "inputs that were variables at capture take new values)", i, (const char *)t->u->ptr);
   bool same_shape = t->u->ndim == s->ndim;
   for (int k = 0; same_shape && k < s->ndim; k++) same_shape = t->u->shape[k] == s->shape[k];
   if (!same_shape)
