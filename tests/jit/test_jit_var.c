@@ -216,7 +216,7 @@ int main(int argc, char **argv) {
     return 77;
   }
   const char *g = getenv("JIT_GRAPH");
-  test_decode(be && !strcmp(be, "REF") && !(g && !strcmp(g, "0")));
+  test_decode(be && (!strcmp(be, "REF") || !strcmp(be, "CUDA")) && !(g && !strcmp(g, "0")));
   test_errors();
   printf("%d passed, %d failed\n", n_pass, n_fail);
   return n_fail ? 1 : 0;
