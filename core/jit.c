@@ -17,6 +17,12 @@
  * e.g. a learning rate) retargets the table entry, and the state's "in" is refreshed
  * before the next replay.
  *
+ * Symbolic variables: an input that is a bound variable (cg_var_bind) has no buffer. At
+ * capture, each launch's variable slot whose IR name and value are those of a variable
+ * input is tied to that input; a replay writes the new inputs' bound values into those
+ * slots (after checking name and the captured range), so one capture serves every value.
+ * Slots not tied to an input keep their captured value.
+ *
  * Not thread-safe across threads sharing one cg_jit; recording is per thread. */
 #include "runtime.h"
 #include "tensor.h"
@@ -28,7 +34,8 @@ typedef struct {
   cg_program *prog;        /* R_LAUNCH: borrowed from the device's program cache */
   int nb;                  /* buffers: one per IR param, or 2 (dst, src) for a copy */
   int *bi;                 /* [nb] indices into the buffer table */
-  int64_t *vars;           /* [IR nvars] values at capture, NULL if none */
+  int64_t *vars;           /* [IR nvars] values: at capture, refreshed per replay; NULL if none */
+  int16_t *vsrc;            /* [IR nvars] input index each value comes from, -1 = fixed; NULL if none */
   size_t dst_off, src_off, n; /* R_COPY: byte offsets and count */
   int seg;                 /* graph segment starting here, -1 if launched alone */
 } jrec;
@@ -46,7 +53,7 @@ typedef struct {
   cg_graph *g;
   cg_buffer **flat;        /* every launch's buffers, concatenated (refilled per replay) */
   cg_buffer ***bufs;       /* [n] pointers into flat */
-  const int64_t **vars;    /* [n] recorded variable values */
+  const int64_t **vars;    /* [n] each launch's variable values (the records' arrays) */
 } jseg;
 
 /* What a replay checks its inputs against, and how outputs are rebuilt. */
@@ -55,6 +62,9 @@ typedef struct {
   int64_t shape[CG_MAX_DIMS];
   cg_dtype dtype;
   cg_device *dev;
+  bool var;                /* a bound symbolic variable (inputs only): no buffer */
+  char name[32];           /* var: its name */
+  int64_t vmin, vmax, val; /* var: range and value at capture */
 } jsig;
 
 /* Buffer table flags: how the recording used a buffer. */
@@ -87,6 +97,7 @@ static _Thread_local cg_jit *recording;
 static cg_jit *live;
 
 static cg_buffer *buffer_of(const UOp *u) { return u->op == UOP_BUFFER ? u->ptr : u->realized; }
+static bool is_bound_var(const cg_tensor *t) { return t->u->op == UOP_VAR && t->u->nargs >= 3; }
 static cg_device *device_of(const UOp *u) { return u->device ? u->device : cg__default_device(); }
 
 /* ---- buffer table ---- */
@@ -132,6 +143,26 @@ static jrec *rec_push(cg_jit *j) {
   return r;
 }
 
+/* For each IR variable of a launch: the variable input with its name and value, or -1
+ * (a variable the step binds itself keeps its captured value). NULL when none is tied. */
+static int16_t *var_sources(const cg_jit *j, const cg_ir_program *ir, const int64_t *vars) {
+  int16_t *src = NULL;
+  for (uint32_t k = 0; k < ir->nvars; k++) {
+    const cg_ir_var *v = &cg_ir_vars(ir)[k];
+    for (int i = 0; i < j->nin; i++) {
+      const jsig *s = &j->isig[i];
+      if (!s->var || strncmp(s->name, v->name, sizeof v->name) || s->val != vars[k]) continue;
+      if (!src) {
+        src = cg__xmalloc(sizeof *src * ir->nvars);
+        for (uint32_t m = 0; m < ir->nvars; m++) src[m] = -1;
+      }
+      src[k] = (int16_t)i;
+      break;
+    }
+  }
+  return src;
+}
+
 void cg__jit_on_launch(cg_program *p, cg_buffer *const *bufs, const int64_t *vars) {
   cg_jit *j = recording;
   if (!j) return;
@@ -147,9 +178,10 @@ void cg__jit_on_launch(cg_program *p, cg_buffer *const *bufs, const int64_t *var
   for (int k = 0; k < r->nb; k++)
     if (!(cg_ir_params(ir)[k].flags & CG_IR_PARAM_READ) || (cg_ir_params(ir)[k].flags & CG_IR_PARAM_WRITE))
       r->bi[k] = tab_use(j, bufs[k], (cg_ir_params(ir)[k].flags & CG_IR_PARAM_WRITE) != 0);
-  /* TODO(vars): when symbolic variables can be bound (cg_var + bind), record which
-   * variable each value came from so a replay takes the currently bound values. */
-  if (ir->nvars && vars) r->vars = memcpy(cg__xmalloc(sizeof *vars * ir->nvars), vars, sizeof *vars * ir->nvars);
+  if (ir->nvars && vars) {
+    r->vars = memcpy(cg__xmalloc(sizeof *vars * ir->nvars), vars, sizeof *vars * ir->nvars);
+    r->vsrc = var_sources(j, ir, vars);
+  }
 }
 
 void cg__jit_on_copy(cg_buffer *dst, size_t dst_off, cg_buffer *src, size_t src_off, size_t n) {
@@ -222,6 +254,7 @@ static void capture_reset(cg_jit *j) {
   for (int i = 0; i < j->nrecs; i++) {
     free(j->recs[i].bi);
     free(j->recs[i].vars);
+    free(j->recs[i].vsrc);
   }
   for (int i = 0; i < j->nst; i++) cg_release(j->st[i].t);
   for (int i = 0; i < j->ntab; i++) cg__buffer_release(j->tab[i]);
@@ -268,10 +301,38 @@ static void sig_of(const cg_tensor *t, jsig *s) {
   memcpy(s->shape, t->u->shape, sizeof s->shape);
   s->dtype = (cg_dtype)t->u->dtype;
   s->dev = device_of(t->u);
+  s->var = is_bound_var(t);
+  if (s->var) {
+    snprintf(s->name, sizeof s->name, "%s", (const char *)t->u->ptr);
+    s->vmin = t->u->args[0], s->vmax = t->u->args[1], s->val = t->u->args[2];
+  }
+}
+
+/* Input i was a bound variable at capture: it must be the same variable, bound, with a
+ * value in the captured range (the kernels were simplified for that range). */
+static cg_status var_check(int i, const cg_tensor *t, const jsig *s) {
+  const UOp *u = t->u;
+  if (u->op != UOP_VAR)
+    return cg__error(CG_ERR_INVALID, "cg_jit_run: input %d is a tensor %s, captured as variable '%s' (pass "
+                     "cg_var_bind of '%s')", i, cg__shape_str(t), s->name, s->name);
+  if (strcmp((const char *)u->ptr, s->name))
+    return cg__error(CG_ERR_INVALID, "cg_jit_run: input %d is variable '%s', captured as variable '%s'", i,
+                     (const char *)u->ptr, s->name);
+  if (u->nargs < 3)
+    return cg__error(CG_ERR_INVALID, "cg_jit_run: input %d: variable '%s' is not bound (use cg_var_bind)", i,
+                     s->name);
+  if (u->args[2] < s->vmin || u->args[2] > s->vmax)
+    return cg__error(CG_ERR_INVALID, "cg_jit_run: input %d: variable '%s' = %lld outside [%lld, %lld], its "
+                     "range at capture", i, s->name, (long long)u->args[2], (long long)s->vmin, (long long)s->vmax);
+  return CG_OK;
 }
 
 /* Whether input i matches its capture; an error naming what differs if not. */
 static cg_status sig_check(int i, const cg_tensor *t, const jsig *s) {
+  if (s->var) return var_check(i, t, s);
+  if (t->u->op == UOP_VAR)
+    return cg__error(CG_ERR_INVALID, "cg_jit_run: input %d is variable '%s', captured as a tensor (only "
+                     "inputs that were variables at capture take new values)", i, (const char *)t->u->ptr);
   bool same_shape = t->u->ndim == s->ndim;
   for (int k = 0; same_shape && k < s->ndim; k++) same_shape = t->u->shape[k] == s->shape[k];
   if (!same_shape)
@@ -304,6 +365,8 @@ static void capture_begin(cg_jit *j, int nin, cg_tensor *const *in) {
   j->in_tab = cg__xcalloc((size_t)(nin ? nin : 1), sizeof *j->in_tab);
   for (int i = 0; i < nin; i++) {
     sig_of(in[i], &j->isig[i]);
+    j->in_tab[i] = -1;
+    if (j->isig[i].var) continue;  /* no buffer: its value goes to the launches' var slots */
     j->in_tab[i] = tab_add(j, buffer_of(in[i]->u));
     j->flags[j->in_tab[i]] |= B_INPUT;
   }
@@ -374,9 +437,26 @@ static cg_status capture_end(cg_jit *j, int nout, cg_tensor *const *out) {
   return CG_OK;
 }
 
+/* Realizes the inputs except bound variables. A bound variable that was realized before
+ * (cg_item(pos): the interned VAR node caches a buffer) drops that cache, so the step's
+ * kernels take it as a variable slot rather than reading a buffer baked into the capture. */
+static cg_status realize_inputs(int nin, cg_tensor *const *in) {
+  cg_tensor *ts[256];
+  int n = 0;
+  for (int i = 0; i < nin; i++) {
+    UOp *u = in[i]->u;
+    if (!is_bound_var(in[i])) ts[n++] = in[i];
+    else if (u->realized) {
+      cg__buffer_release(u->realized);
+      u->realized = NULL;
+    }
+  }
+  return n ? cg_realize_all(n, ts) : CG_OK;
+}
+
 /* Runs fn (recording when capture is set); outputs realized and wrapped as buffers. */
 static cg_status run_fn(cg_jit *j, int nin, cg_tensor *const *in, int nout, cg_tensor **out, bool capture) {
-  cg_status st = nin ? cg_realize_all(nin, in) : CG_OK;
+  cg_status st = realize_inputs(nin, in);
   if (st != CG_OK) return st;
   if (capture) capture_begin(j, nin, in);
   for (int k = 0; k < nout; k++) out[k] = NULL;
@@ -432,6 +512,18 @@ static cg_status replay_graph(const cg_jit *j, const jseg *s, cg_buffer **cur) {
   return cg__graph_launch(s->g, (cg_buffer *const *const *)s->bufs, s->vars);
 }
 
+/* Writes the variable inputs' bound values (checked) into the var slots tied to them;
+ * graph segments point at the same arrays. */
+static void set_vars(cg_jit *j, cg_tensor *const *in) {
+  for (int i = 0; i < j->nrecs; i++) {
+    jrec *r = &j->recs[i];
+    if (!r->vsrc) continue;
+    uint32_t nv = cg__program_ir(r->prog)->nvars;
+    for (uint32_t k = 0; k < nv; k++)
+      if (r->vsrc[k] >= 0) r->vars[k] = in[r->vsrc[k]]->u->args[2];
+  }
+}
+
 static cg_status replay(cg_jit *j, int nin, cg_tensor *const *in, int nout, cg_tensor **out) {
   if (nin != j->nin || nout != j->nout)
     return cg__error(CG_ERR_INVALID, "cg_jit_run: %d inputs and %d outputs, captured with %d and %d", nin, nout,
@@ -440,10 +532,12 @@ static cg_status replay(cg_jit *j, int nin, cg_tensor *const *in, int nout, cg_t
     cg_status st = sig_check(i, in[i], &j->isig[i]);
     if (st != CG_OK) return st;
   }
-  cg_status st = nin ? cg_realize_all(nin, in) : CG_OK;
+  cg_status st = realize_inputs(nin, in);
   if (st != CG_OK) return st;
+  set_vars(j, in);
   cg_buffer **cur = memcpy(cg__xmalloc(sizeof *cur * (size_t)j->ntab), j->tab, sizeof *cur * (size_t)j->ntab);
-  for (int i = 0; i < nin; i++) cur[j->in_tab[i]] = buffer_of(in[i]->u);
+  for (int i = 0; i < nin; i++)
+    if (j->in_tab[i] >= 0) cur[j->in_tab[i]] = buffer_of(in[i]->u);
   for (int s = 0; s < j->nst && st == CG_OK; s++) {
     jstate *x = &j->st[s];
     if (!x->dirty) continue;

@@ -259,7 +259,9 @@ CG_API void cg_zero_grad(cg_tensor *t);
  * scope's, like any op result). A replay writes the same output buffers again: a kept
  * output holds the latest call's value. Replay inputs of another count, shape, dtype
  * or device than at capture: an error (CG_ERR_INVALID / _SHAPE / _DTYPE / _DEVICE)
- * naming the input, nothing run. */
+ * naming the input, nothing run. An input may be a bound symbolic variable
+ * (cg_var_bind): replays launch the captured kernels with the new input's value; it must
+ * be bound, of the same name and within the captured range (else CG_ERR_INVALID). */
 typedef struct cg_jit cg_jit;
 typedef cg_status (*cg_jit_fn)(int nin, cg_tensor *const *in, int nout, cg_tensor **out,
                                void *user);
