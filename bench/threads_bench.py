@@ -82,12 +82,14 @@ def child(lib, backend, reps):
     print(json.dumps(out))
 
 
-def run_children(lib, backend, rounds, reps):
+def run_children(lib, backend, rounds, reps, plugin_path=None):
     """{threads: {kernel: {kernel, wall}}}, minimum over `rounds` alternating children."""
     best = {1: {}, 2: {}}
     for _ in range(rounds):
         for n in (1, 2):
             env = dict(os.environ, CG_THREADS=str(n), CG_CACHE_DIR=tempfile.mkdtemp(prefix="cgtb"))
+            if plugin_path:
+                env["CG_PLUGIN_PATH"] = plugin_path
             p = subprocess.run([sys.executable, os.path.abspath(__file__), "--lib", lib,
                                 "--backend", backend, "--child", str(reps)],
                                env=env, capture_output=True, text=True, timeout=300)
@@ -181,14 +183,16 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="alternating 1/2-thread children each")
     ap.add_argument("--reps", type=int, default=7, help="timed runs per kernel per child")
     ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--plugin-path", help="CG_PLUGIN_PATH for the children (e.g. an older plugin build)")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     lib = os.path.abspath(cgbench.find_lib(args.lib))
     if args.child:
         return child(lib, args.backend, args.child)
-    print(f"# threads_bench: {N // (1 << 20)}M float32 per tensor, {args.backend}, lib {lib}")
+    print(f"# threads_bench: {N // (1 << 20)}M float32 per tensor, {args.backend}, lib {lib}"
+          + (f", CG_PLUGIN_PATH={args.plugin_path}" if args.plugin_path else ""))
     print(f"# load average before: {os.getloadavg()[0]:.2f}")
-    cg = run_children(lib, args.backend, args.rounds, args.reps)
+    cg = run_children(lib, args.backend, args.rounds, args.reps, args.plugin_path)
     print(f"\n## cgrad {args.backend}, CG_THREADS=1 vs 2 (min of {args.rounds} x {args.reps} runs; "
           "kernel = DEBUG=2 launch time, wall = realize)\n")
     print("| kernel | 1 thread ms | 2 threads ms | speedup (kernel) | speedup (wall) |")

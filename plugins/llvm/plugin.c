@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <llvm-c/Core.h>
@@ -223,6 +224,21 @@ _Static_assert(sizeof(buf_hdr) <= CG_LLVM_HDR, "buffer header fits");
 static buf_hdr *hdr_of(const void *buf) { return (buf_hdr *)((char *)buf - CG_LLVM_HDR); }
 static size_t buf_size(const void *buf) { return hdr_of(buf)->size; }
 
+/* Buffers from this size on ask for transparent huge pages (Linux THP in "madvise"
+ * mode): a kernel streaming them takes 512x fewer first-touch page faults and TLB
+ * misses. Only advice: where THP is off or the call fails, nothing changes. */
+#define CG_LLVM_HUGE_MIN ((size_t)8 << 20)
+
+static void advise_huge(void *p, size_t n) {
+#ifdef MADV_HUGEPAGE
+  uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), a = ((uintptr_t)p + pg - 1) & ~(pg - 1), e = ((uintptr_t)p + n) & ~(pg - 1);
+  if (n >= CG_LLVM_HUGE_MIN && e > a) (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+  (void)p;
+  (void)n;
+#endif
+}
+
 static cg_pstatus p_mem_alloc(void *dev, size_t bytes, void **buf) {
   void *p = NULL;
   size_t n = (bytes + 63) & ~(size_t)63;
@@ -230,6 +246,7 @@ static cg_pstatus p_mem_alloc(void *dev, size_t bytes, void **buf) {
     cg__llvm_error("llvm: cannot allocate %zu bytes of host memory", bytes);
     return CG_P_ERR_NOMEM;
   }
+  advise_huge(p, n + CG_LLVM_HDR);
   buf_hdr *h = p;
   h->size = bytes;
   pthread_mutex_lock(&g_devs_mu);
