@@ -8,8 +8,9 @@
  * as absolute symbols; anything else resolves against the process.
  *
  * Pool: threads-1 workers plus the launching thread. A launch publishes a job (a new
- * generation), everyone claims chunks of the flat group range with an atomic counter,
- * and the launcher waits until every worker has left the job. Small launches run on
+ * generation), everyone claims chunks of the flat group range (sized by the kernel's
+ * work, see CG_LLVM_CHUNK_WORK) with an atomic counter, and the launcher waits until
+ * every worker has left the job. Small launches run on
  * the calling thread alone. A fork child (no workers) starts its own pool. */
 #include <math.h>
 #include <stdatomic.h>
