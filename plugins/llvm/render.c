@@ -29,6 +29,7 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 
 #include "cgrad/ir_util.h"
+#include "cgrad/plugin_host.h"
 #include "llvm_plugin.h"
 
 /* Lowering state for one program. */
@@ -901,7 +902,7 @@ static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LL
     return -1;
   }
   mark_index_math(L);
-  const char *ct = cg__llvm_option("CG_LLVM_CONTRACT");
+  const char *ct = cg_host_option("CG_LLVM_CONTRACT");
   L->contract = ct && ct[0] == '1';
   L->f16c = cg__llvm_f16c(d);
   L->c = LLVMContextCreate();
@@ -1008,8 +1009,7 @@ cg_pstatus cg__llvm_render(void *dev, const cg_ir_program *prog, char **src, con
   LLVMTargetMachineRef tm = make_tm(dev, err, sizeof err);
   *src = NULL;
   if (!tm) {
-    cg__llvm_error("%s", err);
-    return CG_P_ERR_INTERNAL;
+    return cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
   }
   if (build_module(&L, dev, prog, tm, 0) == 0) {
     char *text = LLVMPrintModuleToString(L.m);
@@ -1018,7 +1018,7 @@ cg_pstatus cg__llvm_render(void *dev, const cg_ir_program *prog, char **src, con
     st = *src ? CG_P_OK : CG_P_ERR_NOMEM;
     if (lang) *lang = "llvm";
   } else {
-    cg__llvm_error("%s", L.err);
+    (void)cg_host_error(CG_P_ERR_INTERNAL, "%s", L.err);
   }
   lw_free(&L);
   LLVMDisposeTargetMachine(tm);
@@ -1077,8 +1077,7 @@ cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int al
   *blob = NULL;
   *blob_size = 0;
   if (!tm) {
-    cg__llvm_error("%s", err);
-    return CG_P_ERR_INTERNAL;
+    return cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
   }
   if (build_module(&L, dev, prog, tm, alias_safe) != 0) {
     snprintf(err, sizeof err, "%s", L.err);
@@ -1094,6 +1093,6 @@ cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int al
   lw_free(&L);
   LLVMDisposeTargetMachine(tm);
   if (*blob) return CG_P_OK;
-  cg__llvm_error("%s", err);
+  (void)cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
   return strstr(err, "not supported") ? CG_P_ERR_UNSUPPORTED : CG_P_ERR_COMPILE;
 }

@@ -25,6 +25,7 @@
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 
+#include "cgrad/plugin_host.h"
 #include "llvm_plugin.h"
 
 /* A linked kernel. The host's program handle. */
@@ -195,8 +196,7 @@ cg_pstatus cg__llvm_program_load(void *dev, const cg_ir_program *prog, const voi
   char sym[128], err[512] = "";
   *handle = NULL;
   if (!blob || !blob_size) {
-    cg__llvm_error("llvm: program_load needs the object produced by compile");
-    return CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "llvm: program_load needs the object produced by compile");
   }
   cg__llvm_symbol(prog, sym, sizeof sym);
   pthread_mutex_lock(&d->mu);
@@ -219,8 +219,7 @@ cg_pstatus cg__llvm_program_load(void *dev, const cg_ir_program *prog, const voi
   }
   pthread_mutex_unlock(&d->mu);
   if (!p) {
-    cg__llvm_error("llvm: cannot link %s: %s", sym, err);
-    return CG_P_ERR_COMPILE;
+    return cg_host_error(CG_P_ERR_COMPILE, "llvm: cannot link %s: %s", sym, err);
   }
   *handle = p;
   return CG_P_OK;
@@ -414,7 +413,7 @@ static cg__llvm_kernel_fn alias_fn(cg__llvm_dev *d, llvm_prog *p) {
     snprintf(sym, sizeof sym, "%s_alias", p->sym);
     if (cg__llvm_compile_variant(d, p->ir, 1, &blob, &n) == CG_P_OK) {
       p->fn_alias = jit_add(d->jit, p, sym, blob, n, err, sizeof err);
-      if (!p->fn_alias) cg__llvm_error("llvm: cannot link %s: %s", sym, err);
+      if (!p->fn_alias) (void)cg_host_error(CG_P_ERR_INTERNAL, "llvm: cannot link %s: %s", sym, err);
     }
     free(blob);
   }
@@ -427,15 +426,13 @@ cg_pstatus cg__llvm_launch(void *dev, void *handle, const cg_launch_args *a) {
   llvm_prog *p = handle;
   if (!p || !a || a->struct_size < offsetof(cg_launch_args, local) || a->nbufs < p->nparams ||
       a->nvars < p->nvars || (p->nparams && !a->bufs) || (p->nvars && !a->vars)) {
-    cg__llvm_error("llvm: launch of %s: bad arguments (need %u buffers, %u variables)",
-                   p ? p->sym : "?", p ? p->nparams : 0, p ? p->nvars : 0);
-    return CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "llvm: launch of %s: bad arguments (need %u buffers, %u variables)",
+                       p ? p->sym : "?", p ? p->nparams : 0, p ? p->nvars : 0);
   }
   int has_local = a->struct_size >= offsetof(cg_launch_args, time_s);
   for (int k = 0; k < 3 && has_local; k++)
     if (a->local[k] > 1) {
-      cg__llvm_error("llvm: launch of %s: local size must be 1 on the CPU", p->sym);
-      return CG_P_ERR_INVALID;
+      return cg_host_error(CG_P_ERR_INVALID, "llvm: launch of %s: local size must be 1 on the CPU", p->sym);
     }
   void *sbufs[32], **bufs = p->nparams <= 32 ? sbufs : malloc(p->nparams * sizeof *bufs);
   int64_t svars[32], *vars = p->nvars + 3 <= 32 ? svars : malloc((p->nvars + 3) * sizeof *vars);
