@@ -124,9 +124,8 @@ static void host_cpu_name(char *out, size_t n) {
 }
 
 static cg_pstatus p_device_props(void *ctx, int index, cg_device_props *props) {
-  if (index != 0 || !props) {
+  if (index != 0 || !props)
     return cg_host_error(CG_P_ERR_INVALID, "llvm: no device %d (the host CPU is device 0)", index);
-  }
   cg_device_props p;
   memset(&p, 0, sizeof p);
   p.kind = CG_DEVICE_CPU;
@@ -148,12 +147,9 @@ static cg_pstatus p_device_props(void *ctx, int index, cg_device_props *props) {
 }
 
 static cg_pstatus p_device_open(void *ctx, int index, void **out) {
-  if (index != 0) {
-    return cg_host_error(CG_P_ERR_INVALID, "llvm: no device %d", index);
-  }
-  if (cg__llvm_init_target() != 0) {
+  if (index != 0) return cg_host_error(CG_P_ERR_INVALID, "llvm: no device %d", index);
+  if (cg__llvm_init_target() != 0)
     return cg_host_error(CG_P_ERR_NODEV, "llvm: LLVM has no native target for this host");
-  }
   cg__llvm_dev *d = calloc(1, sizeof *d);
   if (!d) return CG_P_ERR_NOMEM;
   host_cpu_name(d->cpu, sizeof d->cpu);
@@ -219,9 +215,8 @@ static void advise_huge(void *p, size_t n) {
 static cg_pstatus p_mem_alloc(void *dev, size_t bytes, void **buf) {
   void *p = NULL;
   size_t n = (bytes + 63) & ~(size_t)63;
-  if (n < bytes || n + CG_LLVM_HDR < n || posix_memalign(&p, 64, n + CG_LLVM_HDR) != 0) {
+  if (n < bytes || n + CG_LLVM_HDR < n || posix_memalign(&p, 64, n + CG_LLVM_HDR) != 0)
     return cg_host_error(CG_P_ERR_NOMEM, "llvm: cannot allocate %zu bytes of host memory", bytes);
-  }
   advise_huge(p, n + CG_LLVM_HDR);
   buf_hdr *h = p;
   h->size = bytes;

@@ -1008,9 +1008,7 @@ cg_pstatus cg__llvm_render(void *dev, const cg_ir_program *prog, char **src, con
   char err[256] = "";
   LLVMTargetMachineRef tm = make_tm(dev, err, sizeof err);
   *src = NULL;
-  if (!tm) {
-    return cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
-  }
+  if (!tm) return cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
   if (build_module(&L, dev, prog, tm, 0) == 0) {
     char *text = LLVMPrintModuleToString(L.m);
     *src = text ? strdup(text) : NULL;
@@ -1076,9 +1074,7 @@ cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int al
   LLVMTargetMachineRef tm = make_tm(dev, err, sizeof err);
   *blob = NULL;
   *blob_size = 0;
-  if (!tm) {
-    return cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
-  }
+  if (!tm) return cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
   if (build_module(&L, dev, prog, tm, alias_safe) != 0) {
     snprintf(err, sizeof err, "%s", L.err);
   } else if (optimize(L.m, tm, err, sizeof err) == 0) {

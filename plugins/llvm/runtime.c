@@ -195,9 +195,8 @@ cg_pstatus cg__llvm_program_load(void *dev, const cg_ir_program *prog, const voi
   cg__llvm_dev *d = dev;
   char sym[128], err[512] = "";
   *handle = NULL;
-  if (!blob || !blob_size) {
+  if (!blob || !blob_size)
     return cg_host_error(CG_P_ERR_INVALID, "llvm: program_load needs the object produced by compile");
-  }
   cg__llvm_symbol(prog, sym, sizeof sym);
   pthread_mutex_lock(&d->mu);
   if (!d->jit) d->jit = jit_new(err, sizeof err);
@@ -218,9 +217,7 @@ cg_pstatus cg__llvm_program_load(void *dev, const cg_ir_program *prog, const voi
     d->jit->progs = p;
   }
   pthread_mutex_unlock(&d->mu);
-  if (!p) {
-    return cg_host_error(CG_P_ERR_COMPILE, "llvm: cannot link %s: %s", sym, err);
-  }
+  if (!p) return cg_host_error(CG_P_ERR_COMPILE, "llvm: cannot link %s: %s", sym, err);
   *handle = p;
   return CG_P_OK;
 }
@@ -431,9 +428,8 @@ cg_pstatus cg__llvm_launch(void *dev, void *handle, const cg_launch_args *a) {
   }
   int has_local = a->struct_size >= offsetof(cg_launch_args, time_s);
   for (int k = 0; k < 3 && has_local; k++)
-    if (a->local[k] > 1) {
+    if (a->local[k] > 1)
       return cg_host_error(CG_P_ERR_INVALID, "llvm: launch of %s: local size must be 1 on the CPU", p->sym);
-    }
   void *sbufs[32], **bufs = p->nparams <= 32 ? sbufs : malloc(p->nparams * sizeof *bufs);
   int64_t svars[32], *vars = p->nvars + 3 <= 32 ? svars : malloc((p->nvars + 3) * sizeof *vars);
   if (!bufs || !vars) {
