@@ -61,7 +61,7 @@ def kernels(cg, x, y, z):
     return {"mem a*b+c": triad, "mem x*1.5": scale, "mem chain8": chain8, "compute chain": heavy}
 
 
-def child(lib, backend, reps):
+def child(lib, backend, reps, only=None):
     """One child: min kernel time and min wall time of each kernel (JSON on stdout)."""
     os.environ["DEBUG"] = "2"
     cg = cgbench.Cgrad(lib)
@@ -70,6 +70,8 @@ def child(lib, backend, reps):
     x, y, z = (cg.from_numpy(rng.standard_normal(N, dtype=np.float32)) for _ in range(3))
     out = {}
     for name, build in kernels(cg, x, y, z).items():
+        if only and not any(o in name for o in only):
+            continue
         cg.run(build)  # compile + first touch of the output buffer
         cg.kernel_times()
         walls, ks = [], []
@@ -82,7 +84,7 @@ def child(lib, backend, reps):
     print(json.dumps(out))
 
 
-def run_children(lib, backend, rounds, reps, plugin_path=None):
+def run_children(lib, backend, rounds, reps, plugin_path=None, only=None):
     """{threads: {kernel: {kernel, wall}}}, minimum over `rounds` alternating children."""
     best = {1: {}, 2: {}}
     for _ in range(rounds):
@@ -91,7 +93,8 @@ def run_children(lib, backend, rounds, reps, plugin_path=None):
             if plugin_path:
                 env["CG_PLUGIN_PATH"] = plugin_path
             p = subprocess.run([sys.executable, os.path.abspath(__file__), "--lib", lib,
-                                "--backend", backend, "--child", str(reps)],
+                                "--backend", backend, "--child", str(reps)]
+                               + (["--only", ",".join(only)] if only else []),
                                env=env, capture_output=True, text=True, timeout=300)
             shutil.rmtree(env["CG_CACHE_DIR"], ignore_errors=True)
             if p.returncode != 0:
@@ -184,15 +187,17 @@ def main():
     ap.add_argument("--reps", type=int, default=7, help="timed runs per kernel per child")
     ap.add_argument("--no-peers", action="store_true")
     ap.add_argument("--plugin-path", help="CG_PLUGIN_PATH for the children (e.g. an older plugin build)")
+    ap.add_argument("--only", help="comma list: run the kernels whose name contains one (e.g. mem)")
     ap.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = ap.parse_args()
     lib = os.path.abspath(cgbench.find_lib(args.lib))
+    only = args.only.split(",") if args.only else None
     if args.child:
-        return child(lib, args.backend, args.child)
+        return child(lib, args.backend, args.child, only)
     print(f"# threads_bench: {N // (1 << 20)}M float32 per tensor, {args.backend}, lib {lib}"
           + (f", CG_PLUGIN_PATH={args.plugin_path}" if args.plugin_path else ""))
     print(f"# load average before: {os.getloadavg()[0]:.2f}")
-    cg = run_children(lib, args.backend, args.rounds, args.reps, args.plugin_path)
+    cg = run_children(lib, args.backend, args.rounds, args.reps, args.plugin_path, only)
     print(f"\n## cgrad {args.backend}, CG_THREADS=1 vs 2 (min of {args.rounds} x {args.reps} runs; "
           "kernel = DEBUG=2 launch time, wall = realize)\n")
     print("| kernel | 1 thread ms | 2 threads ms | speedup (kernel) | speedup (wall) |")
