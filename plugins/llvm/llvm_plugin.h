@@ -53,6 +53,9 @@ cg_pstatus cg__llvm_compile(void *dev, const cg_ir_program *prog, const char *sr
  * alias_safe = 1: a variant named <symbol>_alias for launches whose buffers overlap. */
 cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int alias_safe, void **blob,
                                     size_t *blob_size);
+/* CG_LLVM_NT_MIN: written buffers of this many bytes or more get non-temporal vector
+ * stores (0 = never); part of the compiler id when not the default. */
+size_t cg__llvm_nt_min(void);
 /* Symbol name of a program's kernel: "cg_<name>_<hash of IR bytes>". */
 void cg__llvm_symbol(const cg_ir_program *prog, char *out, size_t n);
 uint64_t cg__llvm_hash(const void *data, size_t n, uint64_t seed);

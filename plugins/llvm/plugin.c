@@ -162,9 +162,11 @@ static cg_pstatus p_device_open(void *ctx, int index, void **out) {
   }
   uint64_t fh = cg__llvm_hash(d->features, strlen(d->features), 0);
   const char *ct = cg_host_option("CG_LLVM_CONTRACT");
-  snprintf(d->compiler_id, sizeof d->compiler_id, "LLVM %s %s %016llx%s%s", LLVM_VERSION_STRING,
+  char nt[40] = "";
+  if (cg__llvm_nt_min() != (size_t)32 << 20) snprintf(nt, sizeof nt, " nt%zu", cg__llvm_nt_min());
+  snprintf(d->compiler_id, sizeof d->compiler_id, "LLVM %s %s %016llx%s%s%s", LLVM_VERSION_STRING,
            d->cpu, (unsigned long long)fh, ct && ct[0] == '1' ? " contract" : "",
-           cg__llvm_f16c(d) ? " f16c" : "");
+           cg__llvm_f16c(d) ? " f16c" : "", nt);
   d->threads = thread_count();
   pthread_mutex_init(&d->mu, NULL);
   pthread_mutex_lock(&g_devs_mu);

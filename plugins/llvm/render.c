@@ -1023,6 +1023,68 @@ cg_pstatus cg__llvm_render(void *dev, const cg_ir_program *prog, char **src, con
   return st;
 }
 
+/* ---- non-temporal stores for outputs larger than the caches ------------------- */
+
+/* Smallest written buffer (bytes) whose vector stores become non-temporal:
+ * CG_LLVM_NT_MIN, default 32 MiB (above this VM's and most CPUs' last-level cache, so
+ * the next kernel would not find the data in cache anyway). 0 = never. */
+size_t cg__llvm_nt_min(void) {
+  const char *v = cg_host_option("CG_LLVM_NT_MIN");
+  return v ? (size_t)strtoull(v, NULL, 10) : (size_t)32 << 20;
+}
+
+/* The parameter a store's address comes from: the address is a GEP/bitcast chain on a
+ * pointer loaded from the wrapper's bufs array (slot k; the optimizer may bitcast the
+ * slot or its base). -1 for anything else (allocas
+ * of DEFINE_REG/DEFINE_LOCAL, the zero block). */
+static int store_param(LLVMValueRef ptr) {
+  while (LLVMIsAGetElementPtrInst(ptr) || LLVMIsABitCastInst(ptr)) ptr = LLVMGetOperand(ptr, 0);
+  if (!LLVMIsALoadInst(ptr)) return -1;
+  LLVMValueRef slot = LLVMGetOperand(ptr, 0);
+  while (LLVMIsABitCastInst(slot)) slot = LLVMGetOperand(slot, 0);
+  if (LLVMIsAArgument(slot)) return 0;
+  if (!LLVMIsAGetElementPtrInst(slot) || LLVMGetNumOperands(slot) != 2) return -1;
+  LLVMValueRef base = LLVMGetOperand(slot, 0);
+  while (LLVMIsABitCastInst(base)) base = LLVMGetOperand(base, 0);
+  if (!LLVMIsAArgument(base)) return -1;
+  LLVMValueRef k = LLVMGetOperand(slot, 1);
+  return LLVMIsAConstantInt(k) ? (int)LLVMConstIntGetZExtValue(k) : -1;
+}
+
+/* Marks the vector stores into written buffers of nt_min bytes or more !nontemporal (the
+ * line is written to memory without being read first: on a memory-bound kernel that read
+ * for ownership is a fifth to a third of the traffic) and fences the kernel's returns so
+ * the weakly ordered stores are visible to whoever runs next. After optimization: the
+ * stores are the vectorizer's (it would refuse to vectorize a loop with non-temporal
+ * stores it cannot prove aligned). Returns the number of stores marked. */
+static int mark_nontemporal(lw *L, const cg_ir_program *p, size_t nt_min) {
+  const cg_ir_param *par = cg_ir_params(p);
+  int marked = 0;
+  LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(L->t32, 1, 0));
+  LLVMValueRef md = LLVMMetadataAsValue(L->c, LLVMMDNodeInContext2(L->c, &one, 1));
+  unsigned kind = LLVMGetMDKindIDInContext(L->c, "nontemporal", 11);
+  for (LLVMValueRef f = LLVMGetFirstFunction(L->m); f; f = LLVMGetNextFunction(f))
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+      for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+        if (LLVMGetInstructionOpcode(in) != LLVMStore) continue;
+        if (LLVMGetTypeKind(LLVMTypeOf(LLVMGetOperand(in, 0))) != LLVMVectorTypeKind) continue;
+        int k = store_param(LLVMGetOperand(in, 1));
+        if (k < 0 || (uint32_t)k >= p->nparams || !(par[k].flags & CG_IR_PARAM_WRITE) ||
+            (size_t)par[k].count * cg_ir_scalar_size(par[k].scalar) < nt_min)
+          continue;
+        LLVMSetMetadata(in, kind, md);
+        marked++;
+      }
+  for (LLVMValueRef f = LLVMGetFirstFunction(L->m); f && marked; f = LLVMGetNextFunction(f))
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb)) {
+      LLVMValueRef t = LLVMGetBasicBlockTerminator(bb);
+      if (!t || LLVMGetInstructionOpcode(t) != LLVMRet) continue;
+      LLVMPositionBuilderBefore(L->b, t);
+      LLVMBuildFence(L->b, LLVMAtomicOrderingSequentiallyConsistent, 0, "");
+    }
+  return marked;
+}
+
 /* O2 pipeline with loop and SLP vectorization, for the target machine's CPU. */
 static int optimize(LLVMModuleRef m, LLVMTargetMachineRef tm, char *err, size_t n) {
   LLVMPassBuilderOptionsRef o = LLVMCreatePassBuilderOptions();
@@ -1078,6 +1140,8 @@ cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int al
   if (build_module(&L, dev, prog, tm, alias_safe) != 0) {
     snprintf(err, sizeof err, "%s", L.err);
   } else if (optimize(L.m, tm, err, sizeof err) == 0) {
+    size_t nt_min = cg__llvm_nt_min();
+    if (nt_min) mark_nontemporal(&L, prog, nt_min);
     if (cg__llvm_debug() >= 5) {
       size_t asz = 0;
       char *as = emit(tm, L.m, LLVMAssemblyFile, &asz, err, sizeof err);
