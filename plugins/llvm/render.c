@@ -1140,8 +1140,8 @@ cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int al
   if (build_module(&L, dev, prog, tm, alias_safe) != 0) {
     snprintf(err, sizeof err, "%s", L.err);
   } else if (optimize(L.m, tm, err, sizeof err) == 0) {
-    size_t nt_min = cg__llvm_nt_min();
-    if (nt_min) mark_nontemporal(&L, prog, nt_min);
+    size_t nt_min = cg__llvm_nt_min(); /* not for overlapping buffers: kept conservative */
+    if (nt_min && !alias_safe) mark_nontemporal(&L, prog, nt_min);
     if (cg__llvm_debug() >= 5) {
       size_t asz = 0;
       char *as = emit(tm, L.m, LLVMAssemblyFile, &asz, err, sizeof err);
