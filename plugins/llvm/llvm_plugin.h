@@ -39,11 +39,10 @@ typedef struct cg__llvm_dev {
  * the portable integer path). Part of the compiler id. */
 int cg__llvm_f16c(const cg__llvm_dev *d);
 
-/* Host services (set by cg_plugin_entry). */
-void cg__llvm_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Host services: cgrad/plugin_host.h (cg_host_error, cg_host_option), plus a log
+ * without cg_host_log's length limit (assembly listings) and the DEBUG level. */
 void cg__llvm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-const char *cg__llvm_option(const char *key); /* host option, else getenv, else NULL */
-int cg__llvm_debug(void);                     /* DEBUG level, 0 if unset */
+int cg__llvm_debug(void); /* DEBUG level, 0 if unset */
 
 /* render.c: LLVM target setup (idempotent), render and compile slots. */
 int cg__llvm_init_target(void);
@@ -54,6 +53,9 @@ cg_pstatus cg__llvm_compile(void *dev, const cg_ir_program *prog, const char *sr
  * alias_safe = 1: a variant named <symbol>_alias for launches whose buffers overlap. */
 cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int alias_safe, void **blob,
                                     size_t *blob_size);
+/* CG_LLVM_NT_MIN: written buffers of this many bytes or more get non-temporal vector
+ * stores (0 = never); part of the compiler id when not the default. */
+size_t cg__llvm_nt_min(void);
 /* Symbol name of a program's kernel: "cg_<name>_<hash of IR bytes>". */
 void cg__llvm_symbol(const cg_ir_program *prog, char *out, size_t n);
 uint64_t cg__llvm_hash(const void *data, size_t n, uint64_t seed);

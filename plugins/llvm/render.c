@@ -29,6 +29,7 @@
 #include <llvm-c/Transforms/PassBuilder.h>
 
 #include "cgrad/ir_util.h"
+#include "cgrad/plugin_host.h"
 #include "llvm_plugin.h"
 
 /* Lowering state for one program. */
@@ -118,21 +119,6 @@ static LLVMValueRef cf(LLVMTypeRef ty, double x) {
   if (LLVMGetTypeKind(ty) == LLVMVectorTypeKind)
     return splat_const(LLVMConstReal(LLVMGetElementType(ty), x), LLVMGetVectorSize(ty));
   return LLVMConstReal(ty, x);
-}
-
-/* Broadcast a scalar value to n lanes (no-op for n == 1 or an existing vector). */
-static LLVMValueRef splat(lw *L, LLVMValueRef v, unsigned n) {
-  if (n <= 1 || lanes(v) > 1) return v;
-  LLVMTypeRef vt = LLVMVectorType(LLVMTypeOf(v), n);
-  LLVMValueRef u = LLVMBuildInsertElement(L->b, LLVMGetUndef(vt), v, LLVMConstInt(L->t32, 0, 0), "");
-  return LLVMBuildShuffleVector(L->b, u, LLVMGetUndef(vt), LLVMConstNull(LLVMVectorType(L->t32, n)), "");
-}
-
-/* Make two operands the same width by broadcasting the scalar one. */
-static void match2(lw *L, LLVMValueRef *a, LLVMValueRef *b) {
-  unsigned na = lanes(*a), nb = lanes(*b);
-  if (na > nb) *b = splat(L, *b, na);
-  if (nb > na) *a = splat(L, *a, nb);
 }
 
 static LLVMValueRef intrin(lw *L, const char *name, LLVMTypeRef *ov, int nov, LLVMValueRef *args,
@@ -275,16 +261,10 @@ static LLVMValueRef fmax_nan(lw *L, LLVMValueRef a, LLVMValueRef bb) {
   return LLVMBuildSelect(L->b, LLVMBuildFCmp(L->b, LLVMRealUNO, a, a, ""), a, m, "");
 }
 
-/* Shift amount masked to the bit width of a. */
-static LLVMValueRef shift_amount(lw *L, LLVMValueRef a, LLVMValueRef bb) {
-  LLVMTypeRef t = LLVMTypeOf(a);
-  LLVMTypeRef et = LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetElementType(t) : t;
-  LLVMTypeRef bt = LLVMTypeOf(bb);
-  LLVMTypeRef bet = LLVMGetTypeKind(bt) == LLVMVectorTypeKind ? LLVMGetElementType(bt) : bt;
-  unsigned w = LLVMGetIntTypeWidth(et), bw = LLVMGetIntTypeWidth(bet);
-  if (bw > w) bb = LLVMBuildTrunc(L->b, bb, t, "");
-  else if (bw < w) bb = LLVMBuildZExt(L->b, bb, t, "");
-  return LLVMBuildAnd(L->b, bb, ci(t, w - 1), "");
+/* Shift amount masked to the bit width of the (shared) operand type. */
+static LLVMValueRef shift_amount(lw *L, LLVMValueRef bb) {
+  LLVMTypeRef t = LLVMTypeOf(bb), et = LLVMGetTypeKind(t) == LLVMVectorTypeKind ? LLVMGetElementType(t) : t;
+  return LLVMBuildAnd(L->b, bb, ci(t, LLVMGetIntTypeWidth(et) - 1), "");
 }
 
 /* ---- exp2 / log2 for float registers, inline so loops vectorize ------------- */
@@ -399,18 +379,16 @@ static LLVMValueRef float_binary(lw *L, int op, LLVMValueRef a, LLVMValueRef bb)
   }
 }
 
-/* Integer and bool ops. bool: ADD=or, SUB=xor, MUL=and, MAX=or, CMPLT = !a & b. */
+/* Integer and bool ops (the verifier allows bool only in MAX = or, CMPLT = !a & b, the
+ * other compares and AND/OR/XOR; shifts and division are integer-only). */
 static LLVMValueRef int_binary(lw *L, int op, uint8_t s, int nsw, LLVMValueRef a, LLVMValueRef bb) {
   LLVMBuilderRef b = L->b;
-  int sgn = cg_ir_is_signed(s), isb = s == CG_IR_BOOL;
+  int sgn = cg_ir_is_signed(s);
   switch (op) {
-  case CG_IR_ADD:
-    return isb ? LLVMBuildOr(b, a, bb, "") : nsw ? LLVMBuildNSWAdd(b, a, bb, "") : LLVMBuildAdd(b, a, bb, "");
-  case CG_IR_SUB:
-    return isb ? LLVMBuildXor(b, a, bb, "") : nsw ? LLVMBuildNSWSub(b, a, bb, "") : LLVMBuildSub(b, a, bb, "");
-  case CG_IR_MUL:
-    return isb ? LLVMBuildAnd(b, a, bb, "") : nsw ? LLVMBuildNSWMul(b, a, bb, "") : LLVMBuildMul(b, a, bb, "");
-  case CG_IR_IDIV: case CG_IR_FDIV: return int_divmod(L, 0, sgn, a, bb);
+  case CG_IR_ADD: return nsw ? LLVMBuildNSWAdd(b, a, bb, "") : LLVMBuildAdd(b, a, bb, "");
+  case CG_IR_SUB: return nsw ? LLVMBuildNSWSub(b, a, bb, "") : LLVMBuildSub(b, a, bb, "");
+  case CG_IR_MUL: return nsw ? LLVMBuildNSWMul(b, a, bb, "") : LLVMBuildMul(b, a, bb, "");
+  case CG_IR_IDIV: return int_divmod(L, 0, sgn, a, bb);
   case CG_IR_MOD: return int_divmod(L, 1, sgn, a, bb);
   case CG_IR_MAX:
     return LLVMBuildSelect(b, LLVMBuildICmp(b, sgn ? LLVMIntSGT : LLVMIntUGT, a, bb, ""), a, bb, "");
@@ -420,10 +398,8 @@ static LLVMValueRef int_binary(lw *L, int op, uint8_t s, int nsw, LLVMValueRef a
   case CG_IR_AND: return LLVMBuildAnd(b, a, bb, "");
   case CG_IR_OR: return LLVMBuildOr(b, a, bb, "");
   case CG_IR_XOR: return LLVMBuildXor(b, a, bb, "");
-  case CG_IR_SHL: return isb ? a : LLVMBuildShl(b, a, shift_amount(L, a, bb), "");
-  case CG_IR_SHR:
-    if (isb) return a; /* shift counts are masked to 0 bits for bool */
-    return sgn ? LLVMBuildAShr(b, a, shift_amount(L, a, bb), "") : LLVMBuildLShr(b, a, shift_amount(L, a, bb), "");
+  case CG_IR_SHL: return LLVMBuildShl(b, a, shift_amount(L, bb), "");
+  case CG_IR_SHR: return sgn ? LLVMBuildAShr(b, a, shift_amount(L, bb), "") : LLVMBuildLShr(b, a, shift_amount(L, bb), "");
   default: return NULL;
   }
 }
@@ -446,31 +422,18 @@ static LLVMValueRef lower_alu(lw *L, uint32_t i, const cg_ir_inst *in, uint8_t s
   if (in->nsrc == 1) {
     if (fl) r = float_unary(L, op, a[0]);
     else if (op == CG_IR_NEG) r = s == CG_IR_BOOL ? LLVMBuildNot(L->b, a[0], "") : LLVMBuildNeg(L->b, a[0], "");
-    else if (op == CG_IR_TRUNC) r = a[0];
   } else if (op == CG_IR_WHERE) {
-    LLVMValueRef x = a[1], y = a[2];
-    match2(L, &x, &y);
-    LLVMValueRef c = lanes(a[0]) < lanes(x) ? a[0] : splat(L, a[0], lanes(x));
-    if (lanes(c) > lanes(x)) { x = splat(L, x, lanes(c)); y = splat(L, y, lanes(c)); }
-    r = LLVMBuildSelect(L->b, c, x, y, "");
+    r = LLVMBuildSelect(L->b, a[0], a[1], a[2], "");
   } else if (op == CG_IR_MULACC) {
-    LLVMValueRef x = a[0], y = a[1], z = a[2];
-    match2(L, &x, &y);
-    match2(L, &x, &z);
-    match2(L, &y, &z);
-    if (fl && L->contract) {
-      LLVMTypeRef t = LLVMTypeOf(x);
-      LLVMValueRef args[3] = {x, y, z};
-      r = intrin(L, "llvm.fmuladd", &t, 1, args, 3);
-    } else if (fl) { /* unfused: a*b rounded to the type, then + c */
-      r = LLVMBuildFAdd(L->b, round_to(L, LLVMBuildFMul(L->b, x, y, ""), in->type.scalar), z, "");
-    } else {
-      r = LLVMBuildAdd(L->b, LLVMBuildMul(L->b, x, y, ""), z, "");
-    }
+    LLVMTypeRef t = LLVMTypeOf(a[0]);
+    if (fl && L->contract) /* one rounding (llvm.fmuladd) */
+      r = intrin(L, "llvm.fmuladd", &t, 1, a, 3);
+    else if (fl) /* unfused: a*b rounded to the type, then + c */
+      r = LLVMBuildFAdd(L->b, round_to(L, LLVMBuildFMul(L->b, a[0], a[1], ""), in->type.scalar), a[2], "");
+    else
+      r = LLVMBuildAdd(L->b, LLVMBuildMul(L->b, a[0], a[1], ""), a[2], "");
   } else if (in->nsrc == 2) {
-    LLVMValueRef x = a[0], y = a[1];
-    match2(L, &x, &y);
-    r = fl ? float_binary(L, op, x, y) : int_binary(L, op, s, L->idx_only[i], x, y);
+    r = fl ? float_binary(L, op, a[0], a[1]) : int_binary(L, op, s, L->idx_only[i], a[0], a[1]);
   }
   if (!r) {
     fail(L, i, "%s is not defined for %s", cg_ir_op_name(op), cg_ir_scalar_name(s));
@@ -537,20 +500,13 @@ static LLVMValueRef lower_cast(lw *L, LLVMValueRef v, uint8_t s, uint8_t d) {
 }
 
 /* Reinterpret bits: register -> bits in memory form -> bitcast -> register. */
-static LLVMValueRef lower_bitcast(lw *L, uint32_t i, LLVMValueRef v, cg_ir_type st, cg_ir_type dt) {
-  unsigned sn = st.vec ? st.vec : 1, dn = dt.vec ? dt.vec : 1;
-  if (cg_ir_scalar_size(st.scalar) * sn != cg_ir_scalar_size(dt.scalar) * dn) {
-    fail(L, i, "BITCAST between different sizes");
-    return NULL;
-  }
+static LLVMValueRef lower_bitcast(lw *L, LLVMValueRef v, cg_ir_type st, cg_ir_type dt) {
   LLVMValueRef bits = to_mem(L, v, st.scalar, CG_IR_AS_GLOBAL);
-  LLVMTypeRef mt = vec_of(mem_scalar(L, dt.scalar, CG_IR_AS_GLOBAL), dn);
+  LLVMTypeRef mt = vec_of(mem_scalar(L, dt.scalar, CG_IR_AS_GLOBAL), dt.vec);
   return from_mem(L, LLVMBuildBitCast(L->b, bits, mt, ""), dt.scalar, CG_IR_AS_GLOBAL);
 }
 
 /* ---- memory ----------------------------------------------------------------- */
-
-static int is_vec(LLVMValueRef v) { return LLVMGetTypeKind(LLVMTypeOf(v)) == LLVMVectorTypeKind; }
 
 /* The scalar type and address space a pointer instruction points into: those of the
  * PARAM / DEFINE_* it indexes (space NONE if src is not a pointer). */
@@ -577,82 +533,40 @@ static LLVMValueRef vec_ptr(lw *L, LLVMValueRef p, LLVMTypeRef et, unsigned n) {
   return LLVMBuildBitCast(L->b, p, LLVMPointerType(vec_of(et, n), 0), "");
 }
 
-/* LOAD ptr [, gate, alt]. Gated scalar loads read a zero buffer when off; vector gates
- * use masked loads/gathers, which never touch disabled lanes. */
-static LLVMValueRef lower_load(lw *L, uint32_t i, const cg_ir_inst *in, const int32_t *src) {
+/* LOAD ptr [, gate, alt]. The gate is a bool scalar (verifier): when off, the load
+ * reads a zero block instead of ptr and the result is alt. */
+static LLVMValueRef lower_load(lw *L, const cg_ir_inst *in, const int32_t *src) {
   cg_ir_type pt = ptr_type(L, src[0]);
-  unsigned n = in->type.vec ? in->type.vec : 1;
-  if (pt.space == CG_IR_AS_NONE) {
-    fail(L, i, "LOAD from a non-pointer");
-    return NULL;
-  }
-  LLVMTypeRef et = mem_scalar(L, pt.scalar, pt.space), mt = vec_of(et, n);
-  LLVMValueRef p = L->v[src[0]], gate = in->nsrc >= 3 ? L->v[src[1]] : NULL, r;
-  unsigned al = elem_align(L, et);
-  if (gate && (is_vec(gate) || is_vec(p))) {
-    LLVMValueRef mask = splat(L, gate, n);
-    LLVMValueRef args[4] = {is_vec(p) ? p : vec_ptr(L, p, et, n), LLVMConstInt(L->t32, al, 0), mask,
-                            LLVMConstNull(mt)};
-    LLVMTypeRef ov[2] = {mt, LLVMTypeOf(args[0])};
-    r = intrin(L, is_vec(p) ? "llvm.masked.gather" : "llvm.masked.load", ov, 2, args, 4);
-  } else if (is_vec(p)) {
-    LLVMValueRef ones = ci(LLVMVectorType(L->t1, n), 1);
-    LLVMValueRef args[4] = {p, LLVMConstInt(L->t32, al, 0), ones, LLVMConstNull(mt)};
-    LLVMTypeRef ov[2] = {mt, LLVMTypeOf(p)};
-    r = intrin(L, "llvm.masked.gather", ov, 2, args, 4);
-  } else {
-    if (gate) {
-      LLVMValueRef z = LLVMBuildBitCast(L->b, L->zero_buf, LLVMTypeOf(p), "");
-      p = LLVMBuildSelect(L->b, gate, p, z, "");
-    }
-    r = LLVMBuildLoad2(L->b, mt, n > 1 ? vec_ptr(L, p, et, n) : p, "");
-    LLVMSetAlignment(r, al);
-  }
+  unsigned n = in->type.vec;
+  LLVMTypeRef et = mem_scalar(L, pt.scalar, pt.space);
+  LLVMValueRef p = L->v[src[0]], gate = in->nsrc == 3 ? L->v[src[1]] : NULL;
+  if (gate) p = LLVMBuildSelect(L->b, gate, p, LLVMBuildBitCast(L->b, L->zero_buf, LLVMTypeOf(p), ""), "");
+  LLVMValueRef r = LLVMBuildLoad2(L->b, vec_of(et, n), n > 1 ? vec_ptr(L, p, et, n) : p, "");
+  LLVMSetAlignment(r, elem_align(L, et));
   r = from_mem(L, r, pt.scalar, pt.space);
-  if (gate) {
-    LLVMValueRef alt = L->v[src[2]], g = gate;
-    alt = splat(L, alt, n);
-    if (lanes(g) < n) g = splat(L, g, n);
-    r = LLVMBuildSelect(L->b, g, r, alt, "");
-  }
-  return r;
+  return gate ? LLVMBuildSelect(L->b, gate, r, L->v[src[2]], "") : r;
 }
 
-/* STORE ptr, value [, gate]. Scalar gates branch around the store. */
-static int lower_store(lw *L, uint32_t i, const cg_ir_inst *in, const int32_t *src) {
+/* STORE ptr, value [, gate]. A gate (a bool scalar) branches around the store. */
+static void lower_store(lw *L, const cg_ir_inst *in, const int32_t *src) {
   cg_ir_type pt = ptr_type(L, src[0]);
-  if (pt.space == CG_IR_AS_NONE) return fail(L, i, "STORE to a non-pointer");
   LLVMValueRef p = L->v[src[0]], val = L->v[src[1]];
-  LLVMValueRef gate = in->nsrc >= 3 ? L->v[src[2]] : NULL;
   unsigned n = lanes(val);
-  if (is_vec(p) && n == 1) {
-    n = lanes(p);
-    val = splat(L, val, n);
-  }
   LLVMTypeRef et = mem_scalar(L, pt.scalar, pt.space);
-  unsigned al = elem_align(L, et);
   LLVMValueRef mv = to_mem(L, val, pt.scalar, pt.space);
-  if (is_vec(p) || (gate && is_vec(gate))) {
-    LLVMValueRef mask = gate ? splat(L, gate, n) : ci(LLVMVectorType(L->t1, n), 1);
-    LLVMValueRef args[4] = {mv, is_vec(p) ? p : vec_ptr(L, p, et, n), LLVMConstInt(L->t32, al, 0), mask};
-    LLVMTypeRef ov[2] = {LLVMTypeOf(mv), LLVMTypeOf(args[1])};
-    intrin(L, is_vec(p) ? "llvm.masked.scatter" : "llvm.masked.store", ov, 2, args, 4);
-    return 0;
-  }
   LLVMBasicBlockRef cont = NULL;
-  if (gate) {
+  if (in->nsrc == 3) {
     LLVMBasicBlockRef st = LLVMAppendBasicBlockInContext(L->c, L->fn, "st");
     cont = LLVMAppendBasicBlockInContext(L->c, L->fn, "st.cont");
-    LLVMBuildCondBr(L->b, gate, st, cont);
+    LLVMBuildCondBr(L->b, L->v[src[2]], st, cont);
     LLVMPositionBuilderAtEnd(L->b, st);
   }
   LLVMValueRef s = LLVMBuildStore(L->b, mv, n > 1 ? vec_ptr(L, p, et, n) : p);
-  LLVMSetAlignment(s, al);
-  if (gate) {
+  LLVMSetAlignment(s, elem_align(L, et));
+  if (cont) {
     LLVMBuildBr(L->b, cont);
     LLVMPositionBuilderAtEnd(L->b, cont);
   }
-  return 0;
 }
 
 /* ---- control flow ----------------------------------------------------------- */
@@ -663,10 +577,8 @@ static LLVMBasicBlockRef new_block(lw *L, const char *name) {
 
 /* RANGE start, end: header with the loop variable phi, body, exit. */
 static LLVMValueRef lower_range(lw *L, uint32_t i, const cg_ir_inst *in, LLVMValueRef *a) {
-  LLVMTypeRef t = val_type(L, in->type);
+  LLVMTypeRef t = val_type(L, in->type); /* start and end have it too (verifier) */
   LLVMValueRef start = a[0], end = a[1];
-  if (LLVMTypeOf(start) != t) start = lower_cast(L, start, L->ins[cg_ir_src(L->p, in, 0)].type.scalar, in->type.scalar);
-  if (LLVMTypeOf(end) != t) end = lower_cast(L, end, L->ins[cg_ir_src(L->p, in, 1)].type.scalar, in->type.scalar);
   LLVMBasicBlockRef pre = LLVMGetInsertBlock(L->b);
   LLVMBasicBlockRef head = new_block(L, "loop"), body = new_block(L, "body"), exit = new_block(L, "exit");
   LLVMBuildBr(L->b, head);
@@ -708,44 +620,26 @@ static LLVMValueRef lower_const(lw *L, const cg_ir_inst *in) {
   return ci(t, (uint64_t)in->arg);
 }
 
-static LLVMValueRef lower_special(lw *L, uint32_t i, const cg_ir_inst *in) {
+/* SPECIAL: the group id of an axis; local ids are 0 (local size is 1 on the CPU). */
+static LLVMValueRef lower_special(lw *L, const cg_ir_inst *in) {
   LLVMTypeRef t = val_type(L, in->type);
   int64_t axis = in->arg % 3, kind = in->arg / 3;
-  if (in->arg < 0 || kind > CG_IR_SPECIAL_LOCAL || !t || cg_ir_is_float(in->type.scalar)) {
-    fail(L, i, "bad SPECIAL arg %lld", (long long)in->arg);
-    return NULL;
-  }
-  if (kind == CG_IR_SPECIAL_LOCAL) return ci(t, 0); /* local size is 1 on the CPU */
+  if (kind == CG_IR_SPECIAL_LOCAL) return ci(t, 0);
   LLVMValueRef g = L->gid[axis];
   return t == L->t64 ? g : LLVMBuildTrunc(L->b, g, t, "");
 }
 
-static LLVMValueRef lower_vectorize(lw *L, uint32_t i, const cg_ir_inst *in) {
-  LLVMTypeRef t = val_type(L, in->type);
-  unsigned n = in->type.vec ? in->type.vec : 1, k = 0;
-  LLVMValueRef r = LLVMGetUndef(t);
-  if (n == 1 && in->nsrc == 1) return L->v[cg_ir_src(L->p, in, 0)];
-  for (uint32_t j = 0; j < in->nsrc; j++) {
-    LLVMValueRef s = L->v[cg_ir_src(L->p, in, (int)j)];
-    for (unsigned l = 0; l < lanes(s); l++, k++) {
-      if (k >= n) break;
-      LLVMValueRef e = is_vec(s) ? LLVMBuildExtractElement(L->b, s, LLVMConstInt(L->t32, l, 0), "") : s;
-      r = LLVMBuildInsertElement(L->b, r, e, LLVMConstInt(L->t32, k, 0), "");
-    }
-  }
-  if (k != n) {
-    fail(L, i, "VECTORIZE has %u lanes for a %u-wide type", k, n);
-    return NULL;
-  }
+/* VECTORIZE: one scalar source per lane (verifier). */
+static LLVMValueRef lower_vectorize(lw *L, const cg_ir_inst *in) {
+  if (in->nsrc == 1) return L->v[cg_ir_src(L->p, in, 0)];
+  LLVMValueRef r = LLVMGetUndef(val_type(L, in->type));
+  for (uint32_t j = 0; j < in->nsrc; j++)
+    r = LLVMBuildInsertElement(L->b, r, L->v[cg_ir_src(L->p, in, (int)j)], LLVMConstInt(L->t32, j, 0), "");
   return r;
 }
 
-static LLVMValueRef lower_index(lw *L, uint32_t i, const int32_t *src) {
+static LLVMValueRef lower_index(lw *L, const int32_t *src) {
   cg_ir_type pt = ptr_type(L, src[0]);
-  if (pt.space == CG_IR_AS_NONE || !val_scalar(L, pt.scalar)) {
-    fail(L, i, "INDEX of a non-pointer");
-    return NULL;
-  }
   LLVMValueRef idx = L->v[src[1]];
   return LLVMBuildGEP2(L->b, mem_scalar(L, pt.scalar, pt.space), L->v[src[0]], &idx, 1, "");
 }
@@ -761,7 +655,7 @@ static int lower_inst(lw *L, uint32_t i) {
   case CG_IR_DEFINE_LOCAL: case CG_IR_DEFINE_REG:
     return 0; /* no code, or emitted in the entry block */
   case CG_IR_CONST: r = lower_const(L, in); break;
-  case CG_IR_SPECIAL: r = lower_special(L, i, in); break;
+  case CG_IR_SPECIAL: r = lower_special(L, in); break;
   case CG_IR_RANGE: r = lower_range(L, i, in, a); break;
   case CG_IR_ENDRANGE: lower_endrange(L, src[0]); return 0;
   case CG_IR_IF: lower_if(L, i, a[0]); return 0;
@@ -769,16 +663,14 @@ static int lower_inst(lw *L, uint32_t i) {
     LLVMBuildBr(L->b, L->blk_exit[src[0]]);
     LLVMPositionBuilderAtEnd(L->b, L->blk_exit[src[0]]);
     return 0;
-  case CG_IR_INDEX: r = lower_index(L, i, src); break;
-  case CG_IR_LOAD: r = lower_load(L, i, in, src); break;
-  case CG_IR_STORE: return lower_store(L, i, in, src);
+  case CG_IR_INDEX: r = lower_index(L, src); break;
+  case CG_IR_LOAD: r = lower_load(L, in, src); break;
+  case CG_IR_STORE: lower_store(L, in, src); return 0;
   case CG_IR_CAST: r = lower_cast(L, a[0], L->ins[src[0]].type.scalar, in->type.scalar); break;
-  case CG_IR_BITCAST: r = lower_bitcast(L, i, a[0], L->ins[src[0]].type, in->type); break;
-  case CG_IR_VECTORIZE: r = lower_vectorize(L, i, in); break;
-  case CG_IR_GEP:
-    if (!is_vec(a[0])) r = a[0];
-    else if (in->arg < 0 || (uint64_t)in->arg >= lanes(a[0])) fail(L, i, "GEP lane out of range");
-    else r = LLVMBuildExtractElement(L->b, a[0], LLVMConstInt(L->t32, (uint64_t)in->arg, 0), "");
+  case CG_IR_BITCAST: r = lower_bitcast(L, a[0], L->ins[src[0]].type, in->type); break;
+  case CG_IR_VECTORIZE: r = lower_vectorize(L, in); break;
+  case CG_IR_GEP: /* lane arg of a vector (verifier: in range) */
+    r = lanes(a[0]) == 1 ? a[0] : LLVMBuildExtractElement(L->b, a[0], LLVMConstInt(L->t32, (uint64_t)in->arg, 0), "");
     break;
   case CG_IR_WMMA: return fail(L, i, "WMMA is not supported on the CPU");
   default: {
@@ -791,57 +683,7 @@ static int lower_inst(lw *L, uint32_t i) {
   return 0;
 }
 
-/* ---- checks ----------------------------------------------------------------- */
-
-static int check_header(const cg_ir_program *p, char *err, size_t n) {
-  uint64_t sz = p->total_size;
-  if (p->magic != CG_IR_MAGIC || p->version_major != CG_IR_VERSION_MAJOR || sz < sizeof *p ||
-      (uint64_t)p->params_off + (uint64_t)p->nparams * sizeof(cg_ir_param) > sz ||
-      (uint64_t)p->vars_off + (uint64_t)p->nvars * sizeof(cg_ir_var) > sz ||
-      (uint64_t)p->insts_off + (uint64_t)p->ninsts * sizeof(cg_ir_inst) > sz ||
-      (uint64_t)p->srcs_off + (uint64_t)p->nsrcs * sizeof(int32_t) > sz) {
-    snprintf(err, n, "llvm: malformed IR program header");
-    return -1;
-  }
-  return 0;
-}
-
-/* Arity, source order, types and block nesting of every instruction. */
-static int check_insts(lw *L) {
-  int32_t stack[256];
-  int depth = 0;
-  for (uint32_t i = 0; i < L->n; i++) {
-    const cg_ir_inst *in = &L->ins[i];
-    if (in->op >= CG_IR_OP_COUNT || (uint64_t)in->src_start + in->nsrc > L->p->nsrcs)
-      return fail(L, i, "bad op or source range");
-    if (in->type.scalar >= CG_IR_SCALAR_COUNT || in->type.vec > 16)
-      return fail(L, i, "bad type");
-    for (uint32_t k = 0; k < in->nsrc; k++) {
-      int32_t s = cg_ir_src(L->p, in, (int)k);
-      if (s < 0 || (uint32_t)s >= i) return fail(L, i, "source %d is not an earlier instruction", s);
-    }
-    static const int8_t arity[] = {
-#define CG_IR_X(name, n, doc) n,
-        CG_IR_OPS(CG_IR_X)
-#undef CG_IR_X
-    };
-    int want = arity[in->op];
-    if ((want >= 0 && in->nsrc != (uint32_t)want) || (in->op == CG_IR_LOAD && in->nsrc != 1 && in->nsrc != 3) ||
-        (in->op == CG_IR_STORE && in->nsrc != 2 && in->nsrc != 3) || (in->op == CG_IR_VECTORIZE && in->nsrc == 0))
-      return fail(L, i, "%s has %u sources", cg_ir_op_name(in->op), in->nsrc);
-    if (in->op == CG_IR_RANGE || in->op == CG_IR_IF) {
-      if (depth == 256) return fail(L, i, "blocks nested too deep");
-      stack[depth++] = (int32_t)i;
-    } else if (in->op == CG_IR_ENDRANGE || in->op == CG_IR_ENDIF) {
-      int32_t s = cg_ir_src(L->p, in, 0);
-      int want_op = in->op == CG_IR_ENDRANGE ? CG_IR_RANGE : CG_IR_IF;
-      if (!depth || stack[depth - 1] != s || L->ins[s].op != want_op) return fail(L, i, "unbalanced block end");
-      depth--;
-    }
-  }
-  if (depth) return fail(L, L->n, "unclosed RANGE or IF");
-  return 0;
-}
+/* ---- analysis -------------------------------------------------------------- */
 
 /* Mark int ADD/SUB/MUL whose every use is addressing (INDEX or other such ops): they
  * get nsw so LLVM can see consecutive accesses through the sign extension. */
@@ -882,20 +724,15 @@ static int lower_entry_values(lw *L) {
   for (uint32_t i = 0; i < L->n; i++) {
     const cg_ir_inst *in = &L->ins[i];
     cg_ir_type t = in->type;
-    if (in->op == CG_IR_PARAM) {
-      if (in->arg < 0 || (uint64_t)in->arg >= L->p->nparams || !val_scalar(L, t.scalar))
-        return fail(L, i, "bad PARAM");
+    if (in->op == CG_IR_PARAM) { /* arg and type checked by the verifier */
       LLVMValueRef raw = LLVMGetParam(L->fn, (unsigned)in->arg);
       L->v[i] = LLVMBuildBitCast(L->b, raw, LLVMPointerType(mem_scalar(L, t.scalar, CG_IR_AS_GLOBAL), 0), "");
     } else if (in->op == CG_IR_VAR) {
       LLVMTypeRef vt = val_type(L, t);
-      if (in->arg < 0 || (uint64_t)in->arg >= L->p->nvars || !vt || cg_ir_is_float(t.scalar) || t.vec > 1)
-        return fail(L, i, "bad VAR");
       LLVMValueRef x = load_at(L, L->t64, L->vars, (uint64_t)in->arg);
       L->v[i] = vt == L->t64 ? x : LLVMBuildTrunc(L->b, x, vt, "");
     } else if (in->op == CG_IR_DEFINE_REG || in->op == CG_IR_DEFINE_LOCAL) {
       LLVMTypeRef et = mem_scalar(L, t.scalar, in->op == CG_IR_DEFINE_REG ? CG_IR_AS_REG : CG_IR_AS_LOCAL);
-      if (!et || in->arg <= 0) return fail(L, i, "bad array size or type");
       stack += (uint64_t)in->arg * (cg_ir_is_float(t.scalar) && t.scalar != CG_IR_FLOAT64 ? 4 : cg_ir_scalar_size(t.scalar));
       if (in->arg > CG_LLVM_MAX_ARRAY || stack > CG_LLVM_MAX_ARRAY)
         return fail(L, i, "DEFINE_REG/DEFINE_LOCAL arrays above %d bytes in all are not supported on the CPU",
@@ -919,12 +756,11 @@ static void frame_open(lw *L, frame *f) {
   f->end = LLVMGetParam(L->fn, L->p->nparams + 2);
   LLVMValueRef G0 = load_at(L, L->t64, L->vars, L->p->nvars);
   f->G1 = load_at(L, L->t64, L->vars, L->p->nvars + 1u);
-  LLVMBasicBlockRef entry = LLVMGetInsertBlock(b), pre = new_block(L, "pre");
+  LLVMBasicBlockRef pre = new_block(L, "pre");
   f->row = new_block(L, "row");
   f->body = new_block(L, "body");
   f->rowend = new_block(L, "rowend");
   f->ret = new_block(L, "ret");
-  (void)entry;
   LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntSLT, start, f->end, ""), pre, f->ret);
   LLVMPositionBuilderAtEnd(b, pre);
   LLVMValueRef g0s = LLVMBuildURem(b, start, G0, ""), rest = LLVMBuildUDiv(b, start, G0, "");
@@ -1045,9 +881,11 @@ static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LL
                         int alias_safe) {
   memset(L, 0, sizeof *L);
   L->alias_safe = alias_safe;
-  if (check_header(p, L->err, sizeof L->err)) return -1;
   char verr[200];
-  if (cg_ir_verify(p, p->total_size, verr, sizeof verr) != 0) { /* types and arity the lowering relies on */
+  /* The lowering relies on everything the verifier checks (header, tables, source
+   * order, block nesting, arity and types: e.g. operands of one type, scalar gates and
+   * VECTORIZE lanes), so it does not re-check them. */
+  if (cg_ir_verify(p, p->total_size, verr, sizeof verr) != 0) {
     snprintf(L->err, sizeof L->err, "llvm: invalid IR: %s", verr);
     return -1;
   }
@@ -1063,9 +901,8 @@ static int build_module(lw *L, const cg__llvm_dev *d, const cg_ir_program *p, LL
     snprintf(L->err, sizeof L->err, "llvm: out of memory");
     return -1;
   }
-  if (check_insts(L)) return -1;
   mark_index_math(L);
-  const char *ct = cg__llvm_option("CG_LLVM_CONTRACT");
+  const char *ct = cg_host_option("CG_LLVM_CONTRACT");
   L->contract = ct && ct[0] == '1';
   L->f16c = cg__llvm_f16c(d);
   L->c = LLVMContextCreate();
@@ -1171,10 +1008,7 @@ cg_pstatus cg__llvm_render(void *dev, const cg_ir_program *prog, char **src, con
   char err[256] = "";
   LLVMTargetMachineRef tm = make_tm(dev, err, sizeof err);
   *src = NULL;
-  if (!tm) {
-    cg__llvm_error("%s", err);
-    return CG_P_ERR_INTERNAL;
-  }
+  if (!tm) return cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
   if (build_module(&L, dev, prog, tm, 0) == 0) {
     char *text = LLVMPrintModuleToString(L.m);
     *src = text ? strdup(text) : NULL;
@@ -1182,11 +1016,73 @@ cg_pstatus cg__llvm_render(void *dev, const cg_ir_program *prog, char **src, con
     st = *src ? CG_P_OK : CG_P_ERR_NOMEM;
     if (lang) *lang = "llvm";
   } else {
-    cg__llvm_error("%s", L.err);
+    (void)cg_host_error(CG_P_ERR_INTERNAL, "%s", L.err);
   }
   lw_free(&L);
   LLVMDisposeTargetMachine(tm);
   return st;
+}
+
+/* ---- non-temporal stores for outputs larger than the caches ------------------- */
+
+/* Smallest written buffer (bytes) whose vector stores become non-temporal:
+ * CG_LLVM_NT_MIN, default 32 MiB (above this VM's and most CPUs' last-level cache, so
+ * the next kernel would not find the data in cache anyway). 0 = never. */
+size_t cg__llvm_nt_min(void) {
+  const char *v = cg_host_option("CG_LLVM_NT_MIN");
+  return v ? (size_t)strtoull(v, NULL, 10) : (size_t)32 << 20;
+}
+
+/* The parameter a store's address comes from: the address is a GEP/bitcast chain on a
+ * pointer loaded from the wrapper's bufs array (slot k; the optimizer may bitcast the
+ * slot or its base). -1 for anything else (allocas
+ * of DEFINE_REG/DEFINE_LOCAL, the zero block). */
+static int store_param(LLVMValueRef ptr) {
+  while (LLVMIsAGetElementPtrInst(ptr) || LLVMIsABitCastInst(ptr)) ptr = LLVMGetOperand(ptr, 0);
+  if (!LLVMIsALoadInst(ptr)) return -1;
+  LLVMValueRef slot = LLVMGetOperand(ptr, 0);
+  while (LLVMIsABitCastInst(slot)) slot = LLVMGetOperand(slot, 0);
+  if (LLVMIsAArgument(slot)) return 0;
+  if (!LLVMIsAGetElementPtrInst(slot) || LLVMGetNumOperands(slot) != 2) return -1;
+  LLVMValueRef base = LLVMGetOperand(slot, 0);
+  while (LLVMIsABitCastInst(base)) base = LLVMGetOperand(base, 0);
+  if (!LLVMIsAArgument(base)) return -1;
+  LLVMValueRef k = LLVMGetOperand(slot, 1);
+  return LLVMIsAConstantInt(k) ? (int)LLVMConstIntGetZExtValue(k) : -1;
+}
+
+/* Marks the vector stores into written buffers of nt_min bytes or more !nontemporal (the
+ * line is written to memory without being read first: on a memory-bound kernel that read
+ * for ownership is a fifth to a third of the traffic) and fences the kernel's returns so
+ * the weakly ordered stores are visible to whoever runs next. After optimization: the
+ * stores are the vectorizer's (it would refuse to vectorize a loop with non-temporal
+ * stores it cannot prove aligned). Returns the number of stores marked. */
+static int mark_nontemporal(lw *L, const cg_ir_program *p, size_t nt_min) {
+  const cg_ir_param *par = cg_ir_params(p);
+  int marked = 0;
+  LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(L->t32, 1, 0));
+  LLVMValueRef md = LLVMMetadataAsValue(L->c, LLVMMDNodeInContext2(L->c, &one, 1));
+  unsigned kind = LLVMGetMDKindIDInContext(L->c, "nontemporal", 11);
+  for (LLVMValueRef f = LLVMGetFirstFunction(L->m); f; f = LLVMGetNextFunction(f))
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
+      for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+        if (LLVMGetInstructionOpcode(in) != LLVMStore) continue;
+        if (LLVMGetTypeKind(LLVMTypeOf(LLVMGetOperand(in, 0))) != LLVMVectorTypeKind) continue;
+        int k = store_param(LLVMGetOperand(in, 1));
+        if (k < 0 || (uint32_t)k >= p->nparams || !(par[k].flags & CG_IR_PARAM_WRITE) ||
+            (size_t)par[k].count * cg_ir_scalar_size(par[k].scalar) < nt_min)
+          continue;
+        LLVMSetMetadata(in, kind, md);
+        marked++;
+      }
+  for (LLVMValueRef f = LLVMGetFirstFunction(L->m); f && marked; f = LLVMGetNextFunction(f))
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb)) {
+      LLVMValueRef t = LLVMGetBasicBlockTerminator(bb);
+      if (!t || LLVMGetInstructionOpcode(t) != LLVMRet) continue;
+      LLVMPositionBuilderBefore(L->b, t);
+      LLVMBuildFence(L->b, LLVMAtomicOrderingSequentiallyConsistent, 0, "");
+    }
+  return marked;
 }
 
 /* O2 pipeline with loop and SLP vectorization, for the target machine's CPU. */
@@ -1240,13 +1136,12 @@ cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int al
   LLVMTargetMachineRef tm = make_tm(dev, err, sizeof err);
   *blob = NULL;
   *blob_size = 0;
-  if (!tm) {
-    cg__llvm_error("%s", err);
-    return CG_P_ERR_INTERNAL;
-  }
+  if (!tm) return cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
   if (build_module(&L, dev, prog, tm, alias_safe) != 0) {
     snprintf(err, sizeof err, "%s", L.err);
   } else if (optimize(L.m, tm, err, sizeof err) == 0) {
+    size_t nt_min = cg__llvm_nt_min(); /* not for overlapping buffers: kept conservative */
+    if (nt_min && !alias_safe) mark_nontemporal(&L, prog, nt_min);
     if (cg__llvm_debug() >= 5) {
       size_t asz = 0;
       char *as = emit(tm, L.m, LLVMAssemblyFile, &asz, err, sizeof err);
@@ -1258,6 +1153,6 @@ cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int al
   lw_free(&L);
   LLVMDisposeTargetMachine(tm);
   if (*blob) return CG_P_OK;
-  cg__llvm_error("%s", err);
+  (void)cg_host_error(CG_P_ERR_INTERNAL, "%s", err);
   return strstr(err, "not supported") ? CG_P_ERR_UNSUPPORTED : CG_P_ERR_COMPILE;
 }

@@ -8,8 +8,9 @@
  * as absolute symbols; anything else resolves against the process.
  *
  * Pool: threads-1 workers plus the launching thread. A launch publishes a job (a new
- * generation), everyone claims chunks of the flat group range with an atomic counter,
- * and the launcher waits until every worker has left the job. Small launches run on
+ * generation), everyone claims chunks of the flat group range (sized by the kernel's
+ * work, see CG_LLVM_CHUNK_WORK) with an atomic counter, and the launcher waits until
+ * every worker has left the job. Small launches run on
  * the calling thread alone. A fork child (no workers) starts its own pool. */
 #include <math.h>
 #include <stdatomic.h>
@@ -24,6 +25,7 @@
 #include <llvm-c/LLJIT.h>
 #include <llvm-c/Orc.h>
 
+#include "cgrad/plugin_host.h"
 #include "llvm_plugin.h"
 
 /* A linked kernel. The host's program handle. */
@@ -193,10 +195,8 @@ cg_pstatus cg__llvm_program_load(void *dev, const cg_ir_program *prog, const voi
   cg__llvm_dev *d = dev;
   char sym[128], err[512] = "";
   *handle = NULL;
-  if (!blob || !blob_size) {
-    cg__llvm_error("llvm: program_load needs the object produced by compile");
-    return CG_P_ERR_INVALID;
-  }
+  if (!blob || !blob_size)
+    return cg_host_error(CG_P_ERR_INVALID, "llvm: program_load needs the object produced by compile");
   cg__llvm_symbol(prog, sym, sizeof sym);
   pthread_mutex_lock(&d->mu);
   if (!d->jit) d->jit = jit_new(err, sizeof err);
@@ -217,10 +217,7 @@ cg_pstatus cg__llvm_program_load(void *dev, const cg_ir_program *prog, const voi
     d->jit->progs = p;
   }
   pthread_mutex_unlock(&d->mu);
-  if (!p) {
-    cg__llvm_error("llvm: cannot link %s: %s", sym, err);
-    return CG_P_ERR_COMPILE;
-  }
+  if (!p) return cg_host_error(CG_P_ERR_COMPILE, "llvm: cannot link %s: %s", sym, err);
   *handle = p;
   return CG_P_OK;
 }
@@ -318,11 +315,19 @@ static cg__llvm_pool *pool_new(int nworkers) {
   return P;
 }
 
-/* Run fn over [0, total) on the pool and the calling thread; returns when done. */
+/* Work (flops or 4-byte words) per chunk of a launch: about 1 MiB of traffic, tens of
+ * microseconds. Small chunks balance the load when a core is taken from us mid-launch
+ * (a shared machine): whoever runs claims the next chunk, and the wait at the end is at
+ * most one chunk; the atomic claim per chunk costs nothing at this size. */
+#define CG_LLVM_CHUNK_WORK (1 << 18)
+
+/* Run fn over [0, total) on the pool and the calling thread; returns when done. work:
+ * the kernel's total work from the IR header (0 = unknown). */
 static void pool_run(cg__llvm_pool *P, cg__llvm_kernel_fn fn, void **bufs, const int64_t *vars,
-                     int64_t total) {
+                     int64_t total, uint64_t work) {
   pthread_mutex_lock(&P->run_mu);
   int64_t parts = (int64_t)(P->nworkers + 1) * 4;
+  if (work / CG_LLVM_CHUNK_WORK > (uint64_t)parts) parts = (int64_t)(work / CG_LLVM_CHUNK_WORK);
   P->fn = fn;
   P->bufs = bufs;
   P->vars = vars;
@@ -405,7 +410,7 @@ static cg__llvm_kernel_fn alias_fn(cg__llvm_dev *d, llvm_prog *p) {
     snprintf(sym, sizeof sym, "%s_alias", p->sym);
     if (cg__llvm_compile_variant(d, p->ir, 1, &blob, &n) == CG_P_OK) {
       p->fn_alias = jit_add(d->jit, p, sym, blob, n, err, sizeof err);
-      if (!p->fn_alias) cg__llvm_error("llvm: cannot link %s: %s", sym, err);
+      if (!p->fn_alias) (void)cg_host_error(CG_P_ERR_INTERNAL, "llvm: cannot link %s: %s", sym, err);
     }
     free(blob);
   }
@@ -418,16 +423,13 @@ cg_pstatus cg__llvm_launch(void *dev, void *handle, const cg_launch_args *a) {
   llvm_prog *p = handle;
   if (!p || !a || a->struct_size < offsetof(cg_launch_args, local) || a->nbufs < p->nparams ||
       a->nvars < p->nvars || (p->nparams && !a->bufs) || (p->nvars && !a->vars)) {
-    cg__llvm_error("llvm: launch of %s: bad arguments (need %u buffers, %u variables)",
-                   p ? p->sym : "?", p ? p->nparams : 0, p ? p->nvars : 0);
-    return CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "llvm: launch of %s: bad arguments (need %u buffers, %u variables)",
+                       p ? p->sym : "?", p ? p->nparams : 0, p ? p->nvars : 0);
   }
   int has_local = a->struct_size >= offsetof(cg_launch_args, time_s);
   for (int k = 0; k < 3 && has_local; k++)
-    if (a->local[k] > 1) {
-      cg__llvm_error("llvm: launch of %s: local size must be 1 on the CPU", p->sym);
-      return CG_P_ERR_INVALID;
-    }
+    if (a->local[k] > 1)
+      return cg_host_error(CG_P_ERR_INVALID, "llvm: launch of %s: local size must be 1 on the CPU", p->sym);
   void *sbufs[32], **bufs = p->nparams <= 32 ? sbufs : malloc(p->nparams * sizeof *bufs);
   int64_t svars[32], *vars = p->nvars + 3 <= 32 ? svars : malloc((p->nvars + 3) * sizeof *vars);
   if (!bufs || !vars) {
@@ -452,7 +454,7 @@ cg_pstatus cg__llvm_launch(void *dev, void *handle, const cg_launch_args *a) {
   int wants_time = a->struct_size >= sizeof *a && a->time_s;
   double t0 = wants_time ? now_s() : 0;
   if (total > 0) {
-    if (use_pool(d, p, total)) pool_run(d->pool, fn, bufs, vars, total);
+    if (use_pool(d, p, total)) pool_run(d->pool, fn, bufs, vars, total, p->work);
     else fn(bufs, vars, 0, total);
   }
   if (wants_time) *a->time_s = now_s() - t0;
