@@ -136,13 +136,7 @@ static cg_status run_kernel(UOp *u) {
   cg_kernel k;
   memset(&k, 0, sizeof k);
   cg_status st = CG_ERR_INVALID;
-  if (cg__lower(u, cg__device_props(dev), &k)) goto fail;
-  if (cg__debug() >= 3) {
-    char *txt = uop_print(k.sink);
-    cg__log(2, "kernel %s AST:\n%s", k.name, txt);
-    free(txt);
-  }
-  cg_ir_program *ir = cg__linearize(&k);
+  cg_ir_program *ir = cg__compile_kernel(u, dev, &k); /* opts, lower, linearize */
   if (!ir) goto fail;
   cg_program *prog = cg__program_get(dev, ir);
   free(ir);
