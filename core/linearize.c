@@ -25,6 +25,8 @@ typedef struct {
   int err;
   bool noopt;
   const cg_kernel *k;
+  struct vmemo { UOp *e[16]; int w; int32_t val; } *vm; /* vector values of this loop body */
+  int nvm, vm_cap;
 } lstate;
 
 static int ir_op_of[UOP_COUNT];
@@ -167,6 +169,86 @@ static void accumulate(lstate *s, int32_t ptr, int op, cg_dtype dt, UOp *v) {
   s->flops += s->mult;
 }
 
+static int32_t emitv(lstate *s, int op, cg_dtype dt, int w, int n, const int32_t *src, int64_t arg) {
+  cg_ir_type t = cg_ir_t((cg_ir_scalar)dt);
+  t.vec = (uint8_t)w;
+  return cg_irb_emit(s->b, (cg_ir_op)op, t, n, src, arg);
+}
+
+/* Vector of the w scalar expressions e[0..w): a broadcast when they are equal, a
+ * contiguous vector LOAD when they load consecutive elements, the op on vectors of the
+ * sources when they share an op, else the scalars gathered with VECTORIZE. */
+static int32_t vexpr(lstate *s, int w, UOp *const *e) {
+  for (int i = 0; i < s->nvm; i++)
+    if (s->vm[i].w == w && !memcmp(s->vm[i].e, e, sizeof(UOp *) * (size_t)w)) return s->vm[i].val;
+  UOp *u = e[0];
+  bool same = true, alike = true;
+  for (int l = 1; l < w; l++) {
+    same &= e[l] == u;
+    alike &= e[l]->op == u->op && e[l]->nsrc == u->nsrc && e[l]->dtype == u->dtype && e[l]->nargs == u->nargs;
+  }
+  int32_t src[16], v = -1;
+  if (!same && alike && u->op == UOP_LOAD && u->src[2]->op == UOP_CONST && u->src[2]->val) {
+    bool contig = true;
+    for (int l = 1; l < w && contig; l++) {
+      UOp *d = sym_simplify(uop_2(UOP_ADD, CG_INT32, e[l]->src[1],
+                                  uop_2(UOP_MUL, CG_INT32, u->src[1], uop_const(CG_INT32, -1))));
+      contig = e[l]->src[0] == u->src[0] && e[l]->src[2] == u->src[2] && d->op == UOP_CONST && d->val == l;
+    }
+    if (contig) {
+      cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)u->dtype, CG_IR_AS_GLOBAL);
+      pt.vec = (uint8_t)w;
+      int32_t ia[2] = {emit(s, u->src[0]), emit(s, u->src[1])};
+      int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0);
+      v = emitv(s, CG_IR_LOAD, u->dtype, w, 1, &ptr, 0);
+    }
+  } else if (!same && alike && (uop_groups[u->op] & G_A) && ir_op_of[u->op] >= 0 && u->op != UOP_CONST) {
+    UOp *sub[3][16];
+    for (int k = 0; k < u->nsrc; k++) {
+      for (int l = 0; l < w; l++) sub[k][l] = e[l]->src[k];
+      src[k] = vexpr(s, w, sub[k]);
+    }
+    v = emitv(s, ir_op_of[u->op], u->dtype, w, u->nsrc, src, 0);
+    s->flops += s->mult * w;
+  }
+  if (v < 0) {
+    for (int l = 0; l < w; l++) src[l] = emit(s, e[l]);
+    v = emitv(s, CG_IR_VECTORIZE, u->dtype, w, w, src, 0);
+  }
+  if (s->nvm == s->vm_cap) {
+    s->vm_cap = s->vm_cap ? s->vm_cap * 2 : 64;
+    s->vm = cg__xrealloc(s->vm, sizeof *s->vm * (size_t)s->vm_cap);
+  }
+  struct vmemo *m = &s->vm[s->nvm++];
+  memcpy(m->e, e, sizeof(UOp *) * (size_t)w);
+  m->w = w;
+  m->val = v;
+  return v;
+}
+
+/* acc[i..i+w) op= the vector of v[0..w) (MULACC for a float product summed). */
+static void accumulate_vec(lstate *s, int32_t acc, int64_t i, int w, int op, cg_dtype dt, UOp *const *v) {
+  cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG);
+  pt.vec = (uint8_t)w;
+  int32_t ia[2] = {acc, cnst(s, CG_INT32, (double)i)}, src[3];
+  int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0);
+  bool mac = op == UOP_ADD && v[0]->op == UOP_MUL;
+  for (int l = 0; l < w; l++) mac &= v[l]->op == UOP_MUL;
+  if (mac) {
+    UOp *a[16], *b[16];
+    for (int l = 0; l < w; l++) a[l] = v[l]->src[0], b[l] = v[l]->src[1];
+    src[0] = vexpr(s, w, a);
+    src[1] = vexpr(s, w, b);
+    src[2] = emitv(s, CG_IR_LOAD, dt, w, 1, &ptr, 0);
+    store(s, ptr, emitv(s, CG_IR_MULACC, dt, w, 3, src, 0));
+  } else {
+    src[1] = vexpr(s, w, v);
+    src[0] = emitv(s, CG_IR_LOAD, dt, w, 1, &ptr, 0);
+    store(s, ptr, emitv(s, ir_op_of[op], dt, w, 2, src, 0));
+  }
+  s->flops += s->mult * w;
+}
+
 /* Work-group combine of a GROUP reduce: every thread writes its partials to local
  * memory, then each reads its group's G partials back (the store is gated to g == 0). */
 static void group_combine(lstate *s, int n, const int32_t *ptr, UOp *g, int op, cg_dtype dt) {
@@ -204,8 +286,9 @@ static void group_combine(lstate *s, int n, const int32_t *ptr, UOp *g, int op, 
 }
 
 /* n reduces that differ only in their upcast constants (same ranges): one accumulator
- * each; loops over the LOOP ranges, UNROLL ranges expanded, GROUP combined. */
-static void emit_reduces(lstate *s, int n, UOp *const *red) {
+ * each; loops over the LOOP ranges, UNROLL ranges expanded, GROUP combined. Runs of w
+ * consecutive accumulators (the innermost upcast range) are updated as IR vectors. */
+static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
   cg_dtype dt = red[0]->dtype;
   int op = (int)red[0]->args[0], nu = 0;
   cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG);
@@ -224,7 +307,13 @@ static void emit_reduces(lstate *s, int n, UOp *const *red) {
   }
   int64_t nj = combos(nu, unroll);
   for (int64_t j = 0; j < nj; j++)
-    for (int i = 0; i < n; i++) accumulate(s, ptr[i], op, dt, subst(red[i]->src[0], nu, unroll, j));
+    for (int i = 0; i < n; i += w) {
+      UOp *v[16];
+      for (int l = 0; l < w; l++) v[l] = subst(red[i + l]->src[0], nu, unroll, j);
+      if (w == 1) accumulate(s, ptr[i], op, dt, v[0]);
+      else accumulate_vec(s, acc, i, w, op, dt, v);
+    }
+  s->nvm = 0;
   for (int i = red[0]->nsrc - 1; i >= 1; i--)
     if (red[0]->src[i]->args[1] == CG_R_LOOP) close_range(s, red[0]->src[i], rs[i]);
   forget(s, mark);
@@ -233,7 +322,7 @@ static void emit_reduces(lstate *s, int n, UOp *const *red) {
 }
 
 static int32_t emit_reduce(lstate *s, UOp *u) {
-  emit_reduces(s, 1, &u);
+  emit_reduces(s, 1, &u, 1);
   return get(s, u);
 }
 
@@ -293,7 +382,12 @@ static void emit_upcast(lstate *s, const cg_kernel *k, UOp *st, bool one_reduce)
     if (one_reduce && n <= 256) count_reduces(var[c], &red[c], &seen);
     uop_map_free(&seen);
   }
-  if (one_reduce && n <= 256 && red[0]) emit_reduces(s, (int)n, red);
+  int w = 1; /* vector width: the innermost upcast, up to 16 lanes, float accumulators */
+  if (!s->noopt && k->nupcast && red[0] && cg_dtype_size(red[0]->dtype) >= 4 && red[0]->dtype >= CG_FLOAT16) {
+    int64_t last = (int64_t)k->upcast[k->nupcast - 1]->src[0]->val;
+    for (w = 16; w > 1 && last % w; w /= 2) {}
+  }
+  if (one_reduce && n <= 256 && red[0]) emit_reduces(s, (int)n, red, w);
   for (int64_t c = 0; c < n; c++) emit(s, var[c]);
   free(var);
 }
@@ -388,5 +482,6 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
   cg_irb_free(s.b);
   free(s.map);
   free(s.undo);
+  free(s.vm);
   return p;
 }

@@ -495,6 +495,33 @@ static void choose_beam(UOp *root, cg_device *dev, const cg_plan *base, cg_plan 
   }
 }
 
+/* ---- testing hooks ------------------------------------------------------------------ */
+
+/* CG_OPTS="UPCAST0:8 UNROLL2:4 ..." for every kernel; opts that are not legal are skipped. */
+static void parse_opts(const char *txt, cg_plan *plan, const cg_device_props *props) {
+  char name[16];
+  int ax, amt, len;
+  while (sscanf(txt, " %15[A-Z]%d:%d%n", name, &ax, &amt, &len) == 3) {
+    for (int op = 0; op < CG_OPT_COUNT; op++)
+      if (!strcmp(name, opt_names[op]) && ax >= 0 && amt > 1 && amt < 65536)
+        cg__plan_apply(plan, (cg_opt){(uint8_t)op, (uint8_t)ax, (uint16_t)amt}, props);
+    txt += len;
+  }
+}
+
+/* CG_OPT_FUZZ=seed: a random legal opt list per kernel (tests/opt compares with NOOPT). */
+static void random_opts(cg_plan *plan, const cg_device_props *props, uint64_t seed) {
+  static uint64_t calls;
+  uint64_t x = (seed + ++calls) * 0x9e3779b97f4a7c15ull;
+  static const uint16_t amts[] = {2, 3, 4, 5, 8, 16, 32, 64};
+  for (int t = 0; t < 12 && plan->naxes; t++) {
+    x ^= x >> 29, x *= 0xbf58476d1ce4e5b9ull, x ^= x >> 32;
+    cg_opt o = {(uint8_t)(x % CG_OPT_COUNT), (uint8_t)((x >> 8) % (uint64_t)plan->naxes),
+                amts[(x >> 16) % CG_ARRAY_LEN(amts)]};
+    cg__plan_apply(plan, o, props);
+  }
+}
+
 /* ---- entry ------------------------------------------------------------------------ */
 
 cg_ir_program *cg__compile_kernel(UOp *root, cg_device *dev, cg_kernel *k) {
@@ -502,7 +529,14 @@ cg_ir_program *cg__compile_kernel(UOp *root, cg_device *dev, cg_kernel *k) {
   cg_plan base, plan;
   cg__plan_init(root, &base);
   plan = base;
-  if (!cg__env_int("NOOPT", 0)) {
+  const char *forced = getenv("CG_OPTS");
+  long fuzz = cg__env_int("CG_OPT_FUZZ", 0);
+  if (cg__env_int("NOOPT", 0)) {
+  } else if (forced && *forced) {
+    parse_opts(forced, &plan, props);
+  } else if (fuzz) {
+    random_opts(&plan, props, (uint64_t)fuzz);
+  } else {
     heuristics(root, &plan, props);
     int width = (int)cg__env_int("BEAM", 0);
     if (width > 0) choose_beam(root, dev, &base, &plan, width);
