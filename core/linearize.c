@@ -462,12 +462,10 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
   uop_map seen = {0};
   int nred = count_reduces(store, &red, &seen);
   uop_map_free(&seen);
-  static int noopt = -1; /* NOOPT=1: plain nested loops, no interchange, no MULACC */
-  if (noopt < 0) noopt = cg__env_int("NOOPT", 0) != 0;
-  s.noopt = noopt;
+  s.noopt = cg__env_int("NOOPT", 0) != 0; /* plain nested loops, no interchange, no MULACC */
   bool one = nred == 1 && !count_reduces(red->src[0], NULL, &seen);
   bool plain_red = one && red->nsrc == 2 && red->src[1]->args[1] == CG_R_LOOP;
-  if (!noopt && k->nloops == 1 && !k->nupcast && plain_red) {
+  if (!s.noopt && k->nloops == 1 && !k->nupcast && plain_red) {
     emit_tiled(&s, k->loops[0], store, red);
   } else {
     int32_t loops[CG_MAX_AXES];
