@@ -376,13 +376,15 @@ static void keep(cand *beam, int *n, int width, const cg_plan *p, double t) {
   }
 }
 
-/* Hill climb: each round varies one (axis, op) amount of each plan in the beam. */
+/* Hill climb: each round varies one (axis, op) amount of each plan in the beam; stops
+ * when a round gains < 2%, after 4 rounds, or past CG_BEAM_BUDGET seconds (default 120). */
 static void beam_search(beam_ctx *b, const cg_plan *base, cg_plan *best, int width) {
-  static const uint16_t amts[] = {1, 2, 3, 4, 8, 16, 32, 64, 128, 256};
+  static const uint16_t amts[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
+  double t0 = now_s(), budget = (double)cg__env_int("CG_BEAM_BUDGET", 120);
   cand beam[BEAM_MAX], next[BEAM_MAX];
   int nb = 0;
   keep(beam, &nb, width, best, time_plan(b, best, INFINITY));
-  keep(beam, &nb, width, base, time_plan(b, base, beam[0].t));
+  if (best->nopts == 0 || width > 1) keep(beam, &nb, width, base, time_plan(b, base, beam[0].t));
   for (int round = 0; round < 4; round++) {
     int nn = nb;
     memcpy(next, beam, sizeof(cand) * (size_t)nb);
@@ -391,8 +393,9 @@ static void beam_search(beam_ctx *b, const cg_plan *base, cg_plan *best, int wid
       table_of(&beam[c].p, tab);
       for (int a = 0; a < base->naxes; a++)
         for (int op = 0; op < CG_OPT_COUNT; op++)
-          for (size_t v = 0; v < CG_ARRAY_LEN(amts); v++) {
-            if (tab[a][op] == amts[v] || (amts[v] == 1 && !tab[a][op])) continue;
+          for (size_t v = 0; v < CG_ARRAY_LEN(amts) && now_s() - t0 < budget; v++) {
+            bool wide = op == CG_OPT_LOCAL || op == CG_OPT_GROUP || op == CG_OPT_LOOP;
+            if (tab[a][op] == amts[v] || (amts[v] == 1 && !tab[a][op]) || (amts[v] > 32 && !wide)) continue;
             uint16_t old = tab[a][op];
             tab[a][op] = amts[v];
             cg_plan p;
@@ -406,7 +409,7 @@ static void beam_search(beam_ctx *b, const cg_plan *base, cg_plan *best, int wid
     bool better = next[0].t < beam[0].t * 0.98;
     memcpy(beam, next, sizeof(cand) * (size_t)nn);
     nb = nn;
-    if (!better) break;
+    if (!better || now_s() - t0 >= budget) break;
   }
   *best = beam[0].p;
 }
@@ -433,9 +436,15 @@ static bool beam_path(uint64_t key, char *buf, size_t n) {
   return true;
 }
 
-static bool beam_load(uint64_t key, const cg_plan *base, cg_plan *out, const cg_device_props *props) {
+/* 1: in memory, 2: read from disk (then kept in memory), 0: none. */
+static void beam_remember(uint64_t key, const cg_plan *p) {
+  beam_mem = cg__xrealloc(beam_mem, sizeof *beam_mem * (beam_mem_n + 1));
+  beam_mem[beam_mem_n++] = (beam_entry){key, *p};
+}
+
+static int beam_load(uint64_t key, const cg_plan *base, cg_plan *out, const cg_device_props *props) {
   for (size_t i = 0; i < beam_mem_n; i++)
-    if (beam_mem[i].key == key) { *out = beam_mem[i].plan; return true; }
+    if (beam_mem[i].key == key) { *out = beam_mem[i].plan; return 1; }
   char path[4096];
   FILE *f = beam_path(key, path, sizeof path) ? fopen(path, "r") : NULL;
   if (!f) return false;
@@ -445,12 +454,12 @@ static bool beam_load(uint64_t key, const cg_plan *base, cg_plan *out, const cg_
     ok = op >= 0 && op < CG_OPT_COUNT && ax >= 0 && amt > 0 && amt < 65536 &&
          !cg__plan_apply(out, (cg_opt){(uint8_t)op, (uint8_t)ax, (uint16_t)amt}, props);
   fclose(f);
-  return ok;
+  if (ok) beam_remember(key, out);
+  return ok ? 2 : 0;
 }
 
 static void beam_store(uint64_t key, const cg_plan *p) {
-  beam_mem = cg__xrealloc(beam_mem, sizeof *beam_mem * (beam_mem_n + 1));
-  beam_mem[beam_mem_n++] = (beam_entry){key, *p};
+  beam_remember(key, p);
   char path[4096], tmp[4200];
   if (!beam_path(key, path, sizeof path)) return;
   snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
@@ -479,10 +488,9 @@ static uint64_t beam_key(UOp *root, cg_device *dev, const cg_plan *base, int wid
 static void choose_beam(UOp *root, cg_device *dev, const cg_plan *base, cg_plan *plan, int width) {
   uint64_t key = beam_key(root, dev, base, width);
   char s[160];
-  if (key && beam_load(key, base, plan, cg__device_props(dev))) {
-    if (cg__debug() >= 2) cg__opts_str(plan, s, sizeof s), cg__log(2, "beam: cached opts %s", s);
-    return;
-  }
+  int hit = key ? beam_load(key, base, plan, cg__device_props(dev)) : 0;
+  if (hit == 2 && cg__debug() >= 2) cg__opts_str(plan, s, sizeof s), cg__log(2, "beam: cached opts %s", s);
+  if (hit) return;
   beam_ctx b = {.dev = dev, .root = root, .props = cg__device_props(dev)};
   double t0 = now_s();
   beam_search(&b, base, plan, width > BEAM_MAX ? BEAM_MAX : width);
