@@ -27,6 +27,7 @@ typedef struct {
   const cg_kernel *k;
   struct vmemo { UOp *e[16]; int w; int32_t val; } *vm; /* vector values of this loop body */
   int nvm, vm_cap;
+  int32_t lds;     /* DEFINE_LOCAL of a GROUP reduce (declared at kernel scope) */
 } lstate;
 
 static int ir_op_of[UOP_COUNT];
@@ -263,7 +264,7 @@ static void group_combine(lstate *s, int n, const int32_t *ptr, UOp *g, int op, 
     lid = emit1(s, CG_IR_ADD, CG_INT32, 2, ab, 0);
   }
   cg_ir_type lt = cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_LOCAL);
-  int32_t lds = cg_irb_emit(s->b, CG_IR_DEFINE_LOCAL, lt, 0, NULL, n * nl);
+  int32_t lds = s->lds;
   for (int i = 0; i < n; i++) {
     int32_t ia[2] = {lds, emit1(s, CG_IR_ADD, CG_INT32, 2, (int32_t[]){lid, cnst(s, CG_INT32, (double)(i * nl))}, 0)};
     store(s, cg_irb_emit(s->b, CG_IR_INDEX, lt, 2, ia, 0), emit1(s, CG_IR_LOAD, dt, 1, &ptr[i], 0));
@@ -283,6 +284,7 @@ static void group_combine(lstate *s, int n, const int32_t *ptr, UOp *g, int op, 
     store(s, ptr[i], emit1(s, ir_op_of[op], dt, 2, ab, 0));
     cg_irb_emit(s->b, CG_IR_ENDRANGE, cg_ir_t(CG_IR_VOID), 1, &r, 0);
   }
+  cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0); /* before a reuse in a loop */
 }
 
 /* n reduces that differ only in their upcast constants (same ranges): one accumulator
@@ -464,6 +466,11 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
   uop_map_free(&seen);
   s.noopt = cg__env_int("NOOPT", 0) != 0; /* plain nested loops, no interchange, no MULACC */
   bool one = nred == 1 && !count_reduces(red->src[0], NULL, &seen);
+  for (int i = 1; one && i < red->nsrc; i++)
+    if (red->src[i]->args[1] == CG_R_LOCAL) { /* GROUP: local memory for every tile partial */
+      int64_t n = combos(k->nupcast, k->upcast) * k->local[0] * k->local[1] * k->local[2];
+      s.lds = cg_irb_emit(s.b, CG_IR_DEFINE_LOCAL, cg_ir_ptr((cg_ir_scalar)red->dtype, CG_IR_AS_LOCAL), 0, NULL, n);
+    }
   bool plain_red = one && red->nsrc == 2 && red->src[1]->args[1] == CG_R_LOOP;
   if (!s.noopt && k->nloops == 1 && !k->nupcast && plain_red) {
     emit_tiled(&s, k->loops[0], store, red);
