@@ -165,33 +165,51 @@ static void try_opt(cg_plan *p, int op, int axis, int64_t amt, const cg_device_p
   if (amt > 1) cg__plan_apply(p, (cg_opt){(uint8_t)op, (uint8_t)axis, (uint16_t)amt}, props);
 }
 
-/* CPU reduce kernels: a register tile over the output axes that some operand does not
- * depend on (the matmul case), the wide side where a load is contiguous. */
-static bool cpu_tile(UOp *root, cg_plan *p, const cg_device_props *props) {
+static UOp *find_kreduce(UOp *u, uop_map *seen) {
+  if (uop_map_get(seen, u)) return NULL;
+  uop_map_put(seen, u, u);
+  if (u->op == UOP_KREDUCE) return u;
+  for (int i = 0; i < u->nsrc; i++) {
+    UOp *r = find_kreduce(u->src[i], seen);
+    if (r) return r;
+  }
+  return NULL;
+}
+
+/* CPU reduce kernels, from a probe lowering (every output axis a loop) and the strides of
+ * its loads: a register tile over the output axes that some operand does not depend on
+ * (the matmul case), the wide side where a load is contiguous -> 1. A reduce reading
+ * contiguous memory that no output axis streams through (row sums) stays one output per
+ * group -> 2. Else 0: an inner output loop (the "ikj" form). */
+static int cpu_reduce(UOp *root, cg_plan *p, const cg_device_props *props) {
   cg_plan probe = *p;
-  int64_t rsize = 1;
-  for (int a = p->nout; a < p->naxes; a++) rsize *= p->ax[a].size;
-  if (p->nout == 0 || rsize < 8) return false;
+  if (p->nout == 0 || p->naxes == p->nout) return 0;
   for (int a = 0; a < probe.nout; a++) probe.ax[a].part[CG_P_LOOP] = probe.ax[a].size, probe.ax[a].part[0] = 1;
   cg_kernel k;
   memset(&k, 0, sizeof k);
-  if (cg__lower(root, props, &probe, &k)) { cg__clear_error(); return false; }
-  UOp *loads[64];
-  int nl = 0, reuse[CG_MAX_AXES] = {0}, contig[CG_MAX_AXES] = {0};
+  if (cg__lower(root, props, &probe, &k)) { cg__clear_error(); return 0; }
+  UOp *loads[64], *red;
+  int nl = 0, reuse[CG_MAX_AXES] = {0}, contig[CG_MAX_AXES] = {0}, rcontig = 0, ocontig = 0;
   uop_map seen = {0};
   collect_loads(k.sink, loads, &nl, &seen);
   uop_map_free(&seen);
-  if (nl < 2) return false;
-  for (int a = 0; a < p->nout; a++)
-    for (int i = 0; i < nl; i++) {
+  red = find_kreduce(k.sink, &seen);
+  uop_map_free(&seen);
+  if (!red || red->nsrc < 2) return 0;
+  for (int i = 0; i < nl; i++) {
+    int64_t sr = stride_of(loads[i], red->src[red->nsrc - 1]);
+    rcontig |= sr == 1;
+    for (int a = 0; a < p->nout; a++) {
       int64_t st = stride_of(loads[i], k.axis_range[a]);
       reuse[a] += st == 0;
       contig[a] |= st == 1;
+      ocontig |= st == 1 && sr != 0;
     }
+  }
   int col = -1, row = -1;
-  for (int a = p->nout - 1; a >= 0; a--)
+  for (int a = p->nout - 1; a >= 0 && nl >= 2; a--)
     if (reuse[a] && (col < 0 || (contig[a] && !contig[col]))) col = a;
-  if (col < 0) return false;
+  if (col < 0) return rcontig && !ocontig ? 2 : 0;
   for (int a = p->nout - 1; a >= 0; a--)
     if (a != col && reuse[a] && row < 0) row = a;
   static const int wide[] = {32, 16, 8, 4, 2, 0}, tall[] = {8, 6, 4, 3, 2, 0};
@@ -219,7 +237,7 @@ static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
       if (p->nout) try_opt(p, CG_OPT_LOOP, 0, chunk(p->ax[0].size, 1024), props);
       return;
     }
-    if (cpu_tile(root, p, props) || !p->nout) return;
+    if (cpu_reduce(root, p, props) || !p->nout) return;
     /* the inner loop of outputs, inside the reduce loop (linearize.c's "ikj" order) */
     try_opt(p, CG_OPT_LOOP, p->nout - 1, chunk(p->ax[p->nout - 1].size, 1024), props);
     return;
