@@ -294,7 +294,7 @@ static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
   cg_dtype dt = red[0]->dtype;
   int op = (int)red[0]->args[0], nu = 0;
   cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG);
-  int32_t acc = cg_irb_emit(s->b, CG_IR_DEFINE_REG, pt, 0, NULL, n), ptr[256], rs[CG_MAX_DIMS];
+  int32_t acc = cg_irb_emit(s->b, CG_IR_DEFINE_REG, pt, 0, NULL, n), ptr[256], rs[1 + 3 * CG_MAX_DIMS];
   UOp *unroll[CG_MAX_DIMS], *group = NULL;
   for (int i = 0; i < n; i++) {
     ptr[i] = reg_ptr(s, acc, pt, i);
@@ -384,6 +384,8 @@ static void emit_upcast(lstate *s, const cg_kernel *k, UOp *st, bool one_reduce)
     if (one_reduce && n <= 256) count_reduces(var[c], &red[c], &seen);
     uop_map_free(&seen);
   }
+  for (int64_t c = 0; c < n; c++) /* a copy whose reduce folded away: no shared tile */
+    if (!red[c]) red[0] = NULL;
   int w = 1; /* vector width: the innermost upcast, up to 16 lanes, float accumulators */
   if (!s->noopt && k->nupcast && red[0] && cg_dtype_size(red[0]->dtype) >= 4 && red[0]->dtype >= CG_FLOAT16) {
     int64_t last = (int64_t)k->upcast[k->nupcast - 1]->src[0]->val;

@@ -136,7 +136,7 @@ static UOp *lower_uncached(lctx *c, UOp *u, UOp *const *idx, UOp *valid) {
     return uop_3(UOP_WHERE, u->dtype, pv, inner, uop_const(u->dtype, 0));
   }
   case UOP_REDUCE_SUM: case UOP_REDUCE_PROD: case UOP_REDUCE_MAX: {
-    UOp *srcs[1 + CG_MAX_DIMS];
+    UOp *srcs[1 + 3 * CG_MAX_DIMS]; /* value, then loop/group/unroll ranges per axis */
     int n = 1;
     for (int i = 0; i < u->ndim; i++) sidx[i] = idx[i];
     for (int k = 0; k < u->nargs; k++) {
