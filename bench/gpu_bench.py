@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
-# GPU benchmark of issue 6.2: float32 and float16 matmul 4096, a fused elementwise chain over
-# 1 GiB and softmax over (8192, 8192) on cgrad (BACKEND=CUDA) and PyTorch CUDA on the same GPU,
-# in ONE process run, plus PyTorch's device-to-device copy bandwidth as the reference for
-# "elementwise kernels reach at least 70% of PyTorch's d2d copy bandwidth".
+# GPU benchmark of issue 6.2: float32 and float16 matmul 4096, a float16 GEMV (16384 x 4096
+# matrix times a vector, memory-bound: compared as achieved bandwidth), a fused elementwise
+# chain over 1 GiB and softmax over (8192, 8192) on cgrad (BACKEND=CUDA) and PyTorch CUDA on
+# the same GPU, in ONE process run, plus PyTorch's device-to-device copy bandwidth as the
+# reference for "elementwise kernels reach at least 70% of PyTorch's d2d copy bandwidth".
+# With --mma-bench PATH (tests/cuda's cuda_test_mma), also the hand-written IR tensor-core
+# matmul (WMMA, float16 4096, "NT" layout) against torch.matmul on the same layout.
 #
 # cgrad times: wall time of build + realize + a wait for the stream (a 4-byte copy-out), and
 # the GPU kernel time the core logs at DEBUG=2 (CUDA events). PyTorch times: CUDA events
 # around the op. Ratios are cgrad time / torch time (1.0 = as fast; < 1 = cgrad faster).
 #
 # Run (GPU machine): python3 bench/gpu_bench.py --lib build/core/libcgrad.so [--json out]
+#   [--mma-bench build/tests/cuda/cuda_test_mma --cuda-plugin build/plugins.d/libcgrad-cuda.so]
 # Dry run on a CPU: --cg-device LLVM --torch-device cpu --small
 import argparse
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -94,6 +99,8 @@ def main():
     ap.add_argument("--cg-device", default="CUDA")
     ap.add_argument("--torch-device", default="cuda")
     ap.add_argument("--small", action="store_true", help="tiny sizes for a dry run")
+    ap.add_argument("--mma-bench", help="cuda_test_mma binary: time the IR tensor-core matmul too")
+    ap.add_argument("--cuda-plugin", help="the CUDA plugin .so for --mma-bench")
     args = ap.parse_args()
     t_start = time.time()
     MM = 512 if args.small else 4096
@@ -144,6 +151,54 @@ def main():
         L.cg_release(a); L.cg_release(b)
         del tA, tB
     del ta, tb
+
+    # ---- float16 GEMV: y (R) = A (R x C) @ x (C); bandwidth = bytes of A + x + y / time
+    GR, GC = (1024, 512) if args.small else (16384, 4096)
+    case = f"gemv f16 {GR}x{GC}"
+    A_np = (rng.standard_normal((GR, GC), dtype=np.float32) * 0.1).astype(np.float32)
+    x_np = rng.standard_normal((GC, 1), dtype=np.float32)
+    gA, gx = cg.from_numpy(A_np, CG_FLOAT16), cg.from_numpy(x_np, CG_FLOAT16)
+    out = cg.check(L.cg_matmul(gA, gx), "gemv")
+    out32 = cg.check(L.cg_cast(out, CG_FLOAT32), "cast")
+    cg.realize(out32)
+    got = np.empty((GR, 1), np.float32)
+    cg.to_host(out32, got)
+    L.cg_release(out); L.cg_release(out32)
+    tA, tx = torch.from_numpy(A_np).to(tdev).half(), torch.from_numpy(x_np).to(tdev).half()
+    if tdev == "cpu":
+        tA, tx = tA.float(), tx.float()
+    checks[case] = max_rel_err(got, (tA @ tx).float().cpu().numpy())
+    r = time_cg(cg, lambda: L.cg_matmul(gA, gx), sync)
+    r["torch_s"] = time_torch(lambda: tA @ tx, tdev, warmup=3, reps=10)
+    moved = 2 * (GR * GC + GC + GR)
+    r["gbs_cg"] = moved / (r["kernel_s"] or r["wall_s"]) * 1e-9
+    r["gbs_torch"] = moved / r["torch_s"] * 1e-9
+    r["bw_ratio"] = r["gbs_cg"] / r["gbs_torch"]
+    res[case] = r
+    print(f"  {case}: {r}  rel err vs torch {checks[case]:.2e}", flush=True)
+    L.cg_release(gA); L.cg_release(gx)
+    del tA, tx
+
+    # ---- the IR tensor-core matmul (tests/cuda), float16 NT, vs torch on the same layout
+    if args.mma_bench and tdev == "cuda":
+        mm = 512 if args.small else 4096
+        cmd = [args.mma_bench, args.cuda_plugin or "", "bench", str(mm)]
+        pr = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        lines = [ln for ln in pr.stdout.splitlines() if ln.startswith("{")]
+        if pr.returncode == 0 and lines:
+            ta16 = torch.randn(mm, mm, device="cuda", dtype=torch.float16)
+            tb16 = torch.randn(mm, mm, device="cuda", dtype=torch.float16)
+            t_nt = time_torch(lambda: ta16 @ tb16.t(), tdev, warmup=3, reps=10)
+            for ln in lines:  # one line per kernel variant
+                r = json.loads(ln)
+                r["torch_s"] = t_nt
+                r["tflops_torch"] = 2 * mm ** 3 / t_nt * 1e-12
+                r["speed_ratio"] = r["tflops"] / r["tflops_torch"]
+                res[r["case"]] = r
+                print(f"  {r['case']}: {r}", flush=True)
+            del ta16, tb16
+        else:
+            print(f"  mma bench failed (rc {pr.returncode}): {pr.stdout[-500:]} {pr.stderr[-500:]}", flush=True)
 
     # ---- fused elementwise chain over 1 GiB tensors (reads x, y; writes out: 3 GiB moved)
     case = f"elementwise {EW_N * 4 >> 20} MiB"
@@ -209,6 +264,12 @@ def report(res, checks, copy_gbs):
               f"{(k / r['torch_s']) if k else float('nan'):.2f} | {checks.get(case, float('nan')):.1e} |")
     print()
     for case, r in res.items():
+        if "bw_ratio" in r:
+            print(f"- {case}: cgrad {r['gbs_cg']:.0f} GB/s, torch {r['gbs_torch']:.0f} GB/s "
+                  f"-> cgrad achieves {100 * r['bw_ratio']:.0f}% of torch's bandwidth")
+        if "speed_ratio" in r:
+            print(f"- {case}: IR WMMA kernel {r['tflops']:.1f} TFLOP/s ({r['kernel_ms']:.3f} ms), torch.matmul "
+                  f"(same NT layout) {r['tflops_torch']:.1f} TFLOP/s -> {100 * r['speed_ratio']:.1f}% of torch")
         if "tflops_cg" in r:
             print(f"- {case}: cgrad {r['tflops_cg']:.1f} TFLOP/s, torch {r['tflops_torch']:.1f} TFLOP/s")
         if "fraction_of_copy_bw" in r:

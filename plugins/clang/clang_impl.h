@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <cgrad/plugin.h>
+#include <cgrad/plugin_host.h>
 
 #define CC_PLUGIN_VERSION "0.1.0"
 
@@ -57,8 +57,6 @@ typedef struct cc_plugin {
 } cc_plugin;
 
 /* plugin.c */
-cg_pstatus cc__error(cg_pstatus status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-const char *cc__option(const char *key); /* host option, else environment, else NULL */
 
 /* render.c */
 cg_pstatus cc__render(void *dev, const cg_ir_program *prog, char **src, const char **lang);

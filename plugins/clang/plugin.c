@@ -15,29 +15,6 @@
 
 #include "clang_impl.h"
 
-static const cg_host_services *g_host; /* set by cg_plugin_entry */
-
-/* ---- messages and options ---- */
-
-cg_pstatus cc__error(cg_pstatus status, const char *fmt, ...) {
-  char msg[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (g_host && g_host->struct_size > offsetof(cg_host_services, set_error) && g_host->set_error)
-    g_host->set_error(g_host->host_ctx, msg);
-  return status;
-}
-
-const char *cc__option(const char *key) {
-  const char *v = NULL;
-  if (g_host && g_host->struct_size > offsetof(cg_host_services, get_option) && g_host->get_option)
-    v = g_host->get_option(g_host->host_ctx, key);
-  if (v && *v) return v;
-  v = getenv(key);
-  return v && *v ? v : NULL;
-}
 
 /* ---- plugin ---- */
 
@@ -69,7 +46,7 @@ static void cpu_identity(cc_plugin *pl) {
 
 static cg_pstatus cc_init(void **ctx) {
   cc_plugin *pl = calloc(1, sizeof *pl);
-  if (!pl) return cc__error(CG_P_ERR_NOMEM, "clang: out of memory");
+  if (!pl) return cg_host_error(CG_P_ERR_NOMEM, "clang: out of memory");
   pthread_mutex_init(&pl->mu, NULL);
   long n = sysconf(_SC_NPROCESSORS_ONLN);
   pl->ncores = n > 0 ? (int)n : 1;
@@ -91,7 +68,7 @@ static void cc_shutdown(void *ctx) {
 /* ---- devices ---- */
 
 static cg_pstatus cc_device_count(void *ctx, int *count) {
-  if (!count) return cc__error(CG_P_ERR_INVALID, "clang: count is NULL");
+  if (!count) return cg_host_error(CG_P_ERR_INVALID, "clang: count is NULL");
   *count = 1;
   return CG_P_OK;
 }
@@ -99,8 +76,8 @@ static cg_pstatus cc_device_count(void *ctx, int *count) {
 static cg_pstatus cc_device_props(void *ctx, int index, cg_device_props *props) {
   cc_plugin *pl = ctx;
   if (!pl || !props || props->struct_size < sizeof(uint32_t))
-    return cc__error(CG_P_ERR_INVALID, "clang: bad device_props arguments");
-  if (index != 0) return cc__error(CG_P_ERR_NODEV, "clang: no device %d (there is one CPU device, 0)", index);
+    return cg_host_error(CG_P_ERR_INVALID, "clang: bad device_props arguments");
+  if (index != 0) return cg_host_error(CG_P_ERR_NODEV, "clang: no device %d (there is one CPU device, 0)", index);
   cg_device_props p = {.struct_size = props->struct_size, .kind = CG_DEVICE_CPU};
   snprintf(p.name, sizeof p.name, "%s", pl->cpu_name);
   snprintf(p.arch, sizeof p.arch, "%s", pl->arch);
@@ -120,17 +97,17 @@ static cg_pstatus cc_device_props(void *ctx, int index, cg_device_props *props) 
 
 /* Threads for launches: option CG_THREADS, else the number of online cores. */
 static int thread_count(const cc_plugin *pl) {
-  const char *v = cc__option("CG_THREADS");
+  const char *v = cg_host_option("CG_THREADS");
   long n = v ? strtol(v, NULL, 10) : pl->ncores;
   return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
 }
 
 static cg_pstatus cc_device_open(void *ctx, int index, void **out) {
   cc_plugin *pl = ctx;
-  if (!pl || !out) return cc__error(CG_P_ERR_INVALID, "clang: bad device_open arguments");
-  if (index != 0) return cc__error(CG_P_ERR_NODEV, "clang: no device %d (there is one CPU device, 0)", index);
+  if (!pl || !out) return cg_host_error(CG_P_ERR_INVALID, "clang: bad device_open arguments");
+  if (index != 0) return cg_host_error(CG_P_ERR_NODEV, "clang: no device %d (there is one CPU device, 0)", index);
   cc_dev *d = calloc(1, sizeof *d);
-  if (!d) return cc__error(CG_P_ERR_NOMEM, "clang: out of memory");
+  if (!d) return cg_host_error(CG_P_ERR_NOMEM, "clang: out of memory");
   cg_pstatus st = cc__pool_new(thread_count(pl), &d->pool);
   if (st != CG_P_OK) { free(d); return st; }
   d->pl = pl;
@@ -171,13 +148,13 @@ static void cc_device_close(void *dev) {
 
 static cg_pstatus cc_mem_alloc(void *dev, size_t bytes, void **out) {
   cc_dev *d = dev;
-  if (!d || !out) return cc__error(CG_P_ERR_INVALID, "clang: bad mem_alloc arguments");
+  if (!d || !out) return cg_host_error(CG_P_ERR_INVALID, "clang: bad mem_alloc arguments");
   cc_buf *b = calloc(1, sizeof *b);
   /* 64-byte aligned (vector loads, cache lines); 0 bytes still gets a real pointer */
   size_t n = (bytes + 63) / 64 * 64;
   if (!b || n < bytes || posix_memalign(&b->data, 64, n ? n : 64)) {
     free(b);
-    return cc__error(CG_P_ERR_NOMEM, "clang: cannot allocate %zu bytes", bytes);
+    return cg_host_error(CG_P_ERR_NOMEM, "clang: cannot allocate %zu bytes", bytes);
   }
   b->bytes = bytes;
   pthread_mutex_lock(&d->mu);
@@ -209,7 +186,7 @@ static int in_bounds(const cc_buf *b, size_t off, size_t bytes) {
 static cg_pstatus cc_copy_in(void *dev, void *buf, size_t off, const void *src, size_t bytes) {
   cc_buf *b = buf;
   if (!in_bounds(b, off, bytes) || (!src && bytes))
-    return cc__error(CG_P_ERR_INVALID, "clang: copy_in of %zu bytes at %zu is out of bounds", bytes, off);
+    return cg_host_error(CG_P_ERR_INVALID, "clang: copy_in of %zu bytes at %zu is out of bounds", bytes, off);
   if (bytes) memcpy((char *)b->data + off, src, bytes);
   return CG_P_OK;
 }
@@ -217,7 +194,7 @@ static cg_pstatus cc_copy_in(void *dev, void *buf, size_t off, const void *src, 
 static cg_pstatus cc_copy_out(void *dev, void *dst, void *buf, size_t off, size_t bytes) {
   cc_buf *b = buf;
   if (!in_bounds(b, off, bytes) || (!dst && bytes))
-    return cc__error(CG_P_ERR_INVALID, "clang: copy_out of %zu bytes at %zu is out of bounds", bytes, off);
+    return cg_host_error(CG_P_ERR_INVALID, "clang: copy_out of %zu bytes at %zu is out of bounds", bytes, off);
   if (bytes) memcpy(dst, (char *)b->data + off, bytes);
   return CG_P_OK;
 }
@@ -225,7 +202,7 @@ static cg_pstatus cc_copy_out(void *dev, void *dst, void *buf, size_t off, size_
 static cg_pstatus cc_copy_d2d(void *dev, void *dst, size_t dst_off, void *src, size_t src_off, size_t bytes) {
   cc_buf *a = dst, *b = src;
   if (!in_bounds(a, dst_off, bytes) || !in_bounds(b, src_off, bytes))
-    return cc__error(CG_P_ERR_INVALID, "clang: copy_d2d of %zu bytes is out of bounds", bytes);
+    return cg_host_error(CG_P_ERR_INVALID, "clang: copy_d2d of %zu bytes is out of bounds", bytes);
   if (bytes) memmove((char *)a->data + dst_off, (char *)b->data + src_off, bytes);
   return CG_P_OK;
 }
@@ -261,13 +238,5 @@ static const cg_plugin_api cc_api = {
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {
-  if (!query || !reply || reply->struct_size < sizeof(cg_plugin_reply)) return CG_P_ERR_INVALID;
-  if (query->struct_size >= offsetof(cg_plugin_query, host) + sizeof(void *)) g_host = query->host;
-  reply->major = CG_PLUGIN_ABI_MAJOR;
-  reply->minor = CG_PLUGIN_ABI_MINOR;
-  reply->api = &cc_api;
-  if (query->host_major != CG_PLUGIN_ABI_MAJOR)
-    return cc__error(CG_P_ERR_VERSION, "clang: plugin ABI %d.%d, host %d.%d", CG_PLUGIN_ABI_MAJOR,
-                     CG_PLUGIN_ABI_MINOR, query->host_major, query->host_minor);
-  return CG_P_OK;
+  return cg_plugin_answer(query, reply, &cc_api);
 }

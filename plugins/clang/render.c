@@ -41,9 +41,9 @@ static atomic_uint g_seq; /* unique temp names within this process */
 
 cg_pstatus cc__render(void *dev, const cg_ir_program *prog, char **src, const char **lang) {
   char err[512];
-  if (!prog || !src) return cc__error(CG_P_ERR_INVALID, "clang: bad render arguments");
+  if (!prog || !src) return cg_host_error(CG_P_ERR_INVALID, "clang: bad render arguments");
   *src = cg_cstyle_render(prog, &cg_cstyle_c, err, sizeof err);
-  if (!*src) return cc__error(CG_P_ERR_UNSUPPORTED, "clang: %s", err);
+  if (!*src) return cg_host_error(CG_P_ERR_UNSUPPORTED, "clang: %s", err);
   if (lang) *lang = "c";
   return CG_P_OK;
 }
@@ -62,7 +62,7 @@ static int mkdirs(char *path) {
 }
 
 int cc__cache_dir(char *buf, size_t n) {
-  const char *base = cc__option("CG_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
+  const char *base = cg_host_option("CG_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
   const char *tmp = getenv("TMPDIR");
   if (base) snprintf(buf, n, "%s/clang", base);
   else if (x && *x) snprintf(buf, n, "%s/cgrad/clang", x);
@@ -125,7 +125,7 @@ static int run(char *const *argv, const char *log, char *why, size_t whylen) {
 
 /* argv for $CC + extra words; words point into ccbuf. */
 static int cc_argv(char *ccbuf, size_t n, char **argv) {
-  const char *cc = cc__option("CC");
+  const char *cc = cg_host_option("CC");
   snprintf(ccbuf, n, "%s", cc ? cc : "cc");
   int k = cc_words(ccbuf, argv, 8);
   if (!k) argv[k++] = "cc";
@@ -172,11 +172,11 @@ static cg_pstatus compile_to(const char *srcpath, const char *sopath, const char
   argv[k] = NULL;
   int rc = run(argv, logpath, why, sizeof why);
   if (rc == 0) return CG_P_OK;
-  if (rc < 0) return cc__error(CG_P_ERR_COMPILE, "clang: %s (set CC to a C compiler)", why);
+  if (rc < 0) return cg_host_error(CG_P_ERR_COMPILE, "clang: %s (set CC to a C compiler)", why);
   size_t n = 0;
   char *log = read_file(logpath, &n);
   if (log && n > 3000) strcpy(log + 2900, "\n... (truncated)");
-  cg_pstatus st = cc__error(CG_P_ERR_COMPILE, "clang: C compiler '%s' failed (exit %d):\n%s", argv[0], rc,
+  cg_pstatus st = cg_host_error(CG_P_ERR_COMPILE, "clang: C compiler '%s' failed (exit %d):\n%s", argv[0], rc,
                             log ? log : "(no output)");
   free(log);
   return st;
@@ -184,22 +184,22 @@ static cg_pstatus compile_to(const char *srcpath, const char *sopath, const char
 
 cg_pstatus cc__compile(void *dev, const cg_ir_program *prog, const char *src, void **blob, size_t *blob_size) {
   char dir[1024], so[1200], tmp[1300], csrc[1300], log[1300];
-  if (!dev || !src || !blob || !blob_size) return cc__error(CG_P_ERR_INVALID, "clang: bad compile arguments");
-  if (cc__cache_dir(dir, sizeof dir)) return cc__error(CG_P_ERR_COMPILE, "clang: no writable cache directory");
+  if (!dev || !src || !blob || !blob_size) return cg_host_error(CG_P_ERR_INVALID, "clang: bad compile arguments");
+  if (cc__cache_dir(dir, sizeof dir)) return cg_host_error(CG_P_ERR_COMPILE, "clang: no writable cache directory");
   const char *cid = cc__compiler_id(dev);
   uint64_t h = cg_hash64(src, strlen(src), cg_hash64(cid, strlen(cid), 0));
   snprintf(so, sizeof so, "%s/%016llx.so", dir, (unsigned long long)h);
-  if (!cc__option("CG_NO_CACHE") && (*blob = read_file(so, blob_size))) return CG_P_OK;
+  if (!cg_host_option("CG_NO_CACHE") && (*blob = read_file(so, blob_size))) return CG_P_OK;
   unsigned seq = atomic_fetch_add(&g_seq, 1);
   snprintf(csrc, sizeof csrc, "%s/%016llx.%d.%u.c", dir, (unsigned long long)h, (int)getpid(), seq);
   snprintf(tmp, sizeof tmp, "%s/%016llx.%d.%u.so.tmp", dir, (unsigned long long)h, (int)getpid(), seq);
   snprintf(log, sizeof log, "%s/%016llx.%d.%u.log", dir, (unsigned long long)h, (int)getpid(), seq);
   cg_pstatus st = CG_P_OK;
-  if (write_file(csrc, src, strlen(src))) st = cc__error(CG_P_ERR_COMPILE, "clang: cannot write %s", csrc);
+  if (write_file(csrc, src, strlen(src))) st = cg_host_error(CG_P_ERR_COMPILE, "clang: cannot write %s", csrc);
   if (st == CG_P_OK) st = compile_to(csrc, tmp, log);
-  if (st == CG_P_OK && rename(tmp, so)) st = cc__error(CG_P_ERR_COMPILE, "clang: cannot rename to %s", so);
+  if (st == CG_P_OK && rename(tmp, so)) st = cg_host_error(CG_P_ERR_COMPILE, "clang: cannot rename to %s", so);
   if (st == CG_P_OK && !(*blob = read_file(so, blob_size)))
-    st = cc__error(CG_P_ERR_COMPILE, "clang: cannot read %s", so);
+    st = cg_host_error(CG_P_ERR_COMPILE, "clang: cannot read %s", so);
   unlink(csrc);
   unlink(log);
   unlink(tmp);

@@ -87,7 +87,7 @@ cg_pstatus cc__pool_new(int nthreads, cc_pool **out) {
   cc_pool *p = calloc(1, sizeof *p);
   if (!p || !(p->th = calloc((size_t)nthreads, sizeof *p->th))) {
     free(p);
-    return cc__error(CG_P_ERR_NOMEM, "clang: out of memory");
+    return cg_host_error(CG_P_ERR_NOMEM, "clang: out of memory");
   }
   p->nwant = nthreads - 1;
   pool_start(p, p->nwant);
@@ -196,12 +196,12 @@ cg_pstatus cc__program_load(void *dev, const cg_ir_program *prog, const void *bl
                             void **handle) {
   cc_dev *d = dev;
   char why[512] = "", name[80];
-  if (!d || !prog || !handle) return cc__error(CG_P_ERR_INVALID, "clang: bad program_load arguments");
-  if (!blob || !blob_size) return cc__error(CG_P_ERR_INVALID, "clang: program_load needs the compiled blob");
+  if (!d || !prog || !handle) return cg_host_error(CG_P_ERR_INVALID, "clang: bad program_load arguments");
+  if (!blob || !blob_size) return cg_host_error(CG_P_ERR_INVALID, "clang: program_load needs the compiled blob");
   cc_prog *p = calloc(1, sizeof *p);
   if (!p || !(p->param_bytes = calloc(prog->nparams + 1, sizeof *p->param_bytes))) {
     free(p);
-    return cc__error(CG_P_ERR_NOMEM, "clang: out of memory");
+    return cg_host_error(CG_P_ERR_NOMEM, "clang: out of memory");
   }
   p->memfd = -1;
   p->nparams = prog->nparams;
@@ -216,12 +216,12 @@ cg_pstatus cc__program_load(void *dev, const cg_ir_program *prog, const void *bl
   if (!p->dl) p->dl = open_tmpfile(blob, blob_size, why, sizeof why);
   if (!p->dl) {
     cc__prog_free(p);
-    return cc__error(CG_P_ERR_COMPILE, "clang: cannot load the compiled kernel: %s", why);
+    return cg_host_error(CG_P_ERR_COMPILE, "clang: cannot load the compiled kernel: %s", why);
   }
   void *sym = dlsym(p->dl, cg_cstyle_kernel_name(prog, name, sizeof name));
   if (!sym) {
     cc__prog_free(p);
-    return cc__error(CG_P_ERR_COMPILE, "clang: kernel '%s' not found in the compiled object", name);
+    return cg_host_error(CG_P_ERR_COMPILE, "clang: kernel '%s' not found in the compiled object", name);
   }
   memcpy(&p->fn, &sym, sizeof p->fn);
   pthread_mutex_lock(&d->mu);
@@ -252,9 +252,9 @@ static cg_pstatus bind_bufs(const cc_prog *p, const cg_launch_args *a, void **pt
   for (uint32_t i = 0; i < p->nparams; i++) {
     const cc_buf *b = a->bufs[i];
     size_t off = a->buf_offsets ? a->buf_offsets[i] : 0;
-    if (!b) return cc__error(CG_P_ERR_INVALID, "clang: launch: buffer %u is NULL", i);
+    if (!b) return cg_host_error(CG_P_ERR_INVALID, "clang: launch: buffer %u is NULL", i);
     if (off > b->bytes || p->param_bytes[i] > b->bytes - off)
-      return cc__error(CG_P_ERR_INVALID, "clang: launch: buffer %u (%zu bytes, offset %zu) is smaller than the %zu bytes the kernel may touch",
+      return cg_host_error(CG_P_ERR_INVALID, "clang: launch: buffer %u (%zu bytes, offset %zu) is smaller than the %zu bytes the kernel may touch",
                        i, b->bytes, off, p->param_bytes[i]);
     ptrs[i] = (char *)b->data + off;
   }
@@ -265,19 +265,19 @@ cg_pstatus cc__launch(void *dev, void *handle, const cg_launch_args *args) {
   cc_dev *d = dev;
   cc_prog *p = handle;
   cg_launch_args a = {0};
-  if (!d || !p || !args) return cc__error(CG_P_ERR_INVALID, "clang: bad launch arguments");
+  if (!d || !p || !args) return cg_host_error(CG_P_ERR_INVALID, "clang: bad launch arguments");
   memcpy(&a, args, args->struct_size < sizeof a ? args->struct_size : sizeof a);
   if (a.nbufs != p->nparams || (p->nparams && !a.bufs))
-    return cc__error(CG_P_ERR_INVALID, "clang: launch: %u buffers given, kernel takes %u", a.nbufs, p->nparams);
+    return cg_host_error(CG_P_ERR_INVALID, "clang: launch: %u buffers given, kernel takes %u", a.nbufs, p->nparams);
   if (a.nvars != p->nvars || (p->nvars && !a.vars))
-    return cc__error(CG_P_ERR_INVALID, "clang: launch: %u variables given, kernel takes %u", a.nvars, p->nvars);
+    return cg_host_error(CG_P_ERR_INVALID, "clang: launch: %u variables given, kernel takes %u", a.nvars, p->nvars);
   if (p->one_d && (a.global[1] > 1 || a.global[2] > 1))
-    return cc__error(CG_P_ERR_INVALID, "clang: launch: the kernel was rendered for a 1-D grid (the program's global dims), got %ux%ux%u",
+    return cg_host_error(CG_P_ERR_INVALID, "clang: launch: the kernel was rendered for a 1-D grid (the program's global dims), got %ux%ux%u",
                      a.global[0], a.global[1], a.global[2]);
   for (int k = 0; k < 3; k++)
-    if (a.local[k] > 1) return cc__error(CG_P_ERR_INVALID, "clang: launch: local size must be 1 on the CPU");
+    if (a.local[k] > 1) return cg_host_error(CG_P_ERR_INVALID, "clang: launch: local size must be 1 on the CPU");
   void *small[16], **ptrs = p->nparams <= 16 ? small : malloc(p->nparams * sizeof *ptrs);
-  if (!ptrs) return cc__error(CG_P_ERR_NOMEM, "clang: out of memory");
+  if (!ptrs) return cg_host_error(CG_P_ERR_NOMEM, "clang: out of memory");
   cg_pstatus st = bind_bufs(p, &a, ptrs);
   int64_t grid[3] = {a.global[0], a.global[1], a.global[2]}, zero = 0;
   int64_t total = grid[0] * grid[1] * grid[2];

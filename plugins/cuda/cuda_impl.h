@@ -61,6 +61,23 @@
     (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by,        \
      unsigned bz, unsigned shmem, CUstream s, void **params, void **extra))
 
+/* Optional driver entry points (CUDA graphs, for the JIT's graph slot): resolved when
+ * present; a driver without them leaves them NULL and graph_create answers
+ * CG_P_ERR_UNSUPPORTED (the core then replays launch by launch). */
+#define CU_DRIVER_OPT_FUNCS(X)                                                             \
+  X(GraphCreate, "cuGraphCreate", NULL, (CUgraph *g, unsigned int flags))                  \
+  X(GraphDestroy, "cuGraphDestroy", NULL, (CUgraph g))                                     \
+  X(GraphAddKernelNode, "cuGraphAddKernelNode_v2", "cuGraphAddKernelNode",                 \
+    (CUgraphNode *n, CUgraph g, const CUgraphNode *deps, size_t ndeps,                     \
+     const CUDA_KERNEL_NODE_PARAMS *p))                                                    \
+  X(GraphInstantiate, "cuGraphInstantiateWithFlags", NULL,                                 \
+    (CUgraphExec *e, CUgraph g, unsigned long long flags))                                 \
+  X(GraphExecKernelNodeSetParams, "cuGraphExecKernelNodeSetParams_v2",                     \
+    "cuGraphExecKernelNodeSetParams",                                                      \
+    (CUgraphExec e, CUgraphNode n, const CUDA_KERNEL_NODE_PARAMS *p))                      \
+  X(GraphLaunch, "cuGraphLaunch", NULL, (CUgraphExec e, CUstream s))                       \
+  X(GraphExecDestroy, "cuGraphExecDestroy", NULL, (CUgraphExec e))
+
 #define CU_NVRTC_FUNCS(X)                                                                  \
   X(Version, "nvrtcVersion", NULL, (int *major, int *minor))                               \
   X(GetNumSupportedArchs, "nvrtcGetNumSupportedArchs", NULL, (int *n))                     \
@@ -83,6 +100,7 @@ typedef struct cu_driver {
   void *lib; /* dlopen handle, NULL when libcuda is missing */
 #define CU_FIELD(f, sym, alt, params) CUresult (*f) params;
   CU_DRIVER_FUNCS(CU_FIELD)
+  CU_DRIVER_OPT_FUNCS(CU_FIELD) /* NULL when the driver lacks them */
 #undef CU_FIELD
 } cu_driver;
 
@@ -137,7 +155,31 @@ typedef struct cu_program {
   CUmodule mod;
   CUfunction fn;
   uint32_t nparams, nvars;
+  uint32_t smem;   /* dynamic shared memory bytes per launch (DEFINE_LOCALs over 48 KB) */
 } cu_program;
+
+/* One recorded launch of a graph (graph_create): its program, the node in the
+ * instantiated graph, the argument values the node currently holds (params[] points
+ * into ptrs[] then vals[]) and the values recorded at graph_create. */
+typedef struct cu_gnode {
+  const cu_program *prog;
+  CUgraphNode node;
+  CUDA_KERNEL_NODE_PARAMS kp;  /* func, dims, shared memory, kernelParams = params */
+  void **params;
+  CUdeviceptr *ptrs, *rec_ptrs; /* rec_ptrs: second half of the ptrs allocation */
+  int *vals, *rec_vals;
+  unsigned rec_dims[6];        /* grid x,y,z, block x,y,z as recorded */
+} cu_gnode;
+
+/* A recorded chain of launches (api->graph_create), replayed with cuGraphLaunch. */
+typedef struct cu_graph {
+  CUgraph graph;
+  CUgraphExec exec;
+  uint32_t n;
+  cu_gnode *nodes;
+  CUdeviceptr *tmp_ptrs;       /* scratch for graph_launch: the most params of a node */
+  int *tmp_vals;               /* and the most variables */
+} cu_graph;
 
 /* --- plugin.c --- */
 /* Record an error message through the host (printf-style) and return status. */
@@ -163,6 +205,10 @@ cg_pstatus cu__program_load(void *dev, const cg_ir_program *prog, const void *bl
 void cu__program_unload(void *dev, void *handle);
 cg_pstatus cu__launch(void *dev, void *handle, const cg_launch_args *args);
 cg_pstatus cu__synchronize(void *dev);
+cg_pstatus cu__graph_create(void *dev, uint32_t n, void *const *handles, const cg_launch_args *args,
+                            void **graph);
+cg_pstatus cu__graph_launch(void *dev, void *graph, const cg_launch_args *args);
+void cu__graph_free(void *dev, void *graph);
 /* Free the staging ring and events of a device (device_close). */
 void cu__device_release_staging(cu_device *d);
 

@@ -71,6 +71,11 @@ static const cu_sym driver_syms[] = {
     CU_DRIVER_FUNCS(CU_SYM)
 #undef CU_SYM
 };
+static const cu_sym driver_opt_syms[] = {
+#define CU_SYM(f, sym, alt, params) {sym, alt, offsetof(cu_driver, f)},
+    CU_DRIVER_OPT_FUNCS(CU_SYM)
+#undef CU_SYM
+};
 static const cu_sym nvrtc_syms[] = {
 #define CU_SYM(f, sym, alt, params) {sym, alt, offsetof(cu_nvrtc, f)},
     CU_NVRTC_FUNCS(CU_SYM)
@@ -157,6 +162,11 @@ static void load_driver(cu_plugin *pl) {
               why, sizeof why) != 0) {
     snprintf(pl->why, sizeof pl->why, "libcuda.so.1 is too old: %s", why);
     return;
+  }
+  for (size_t i = 0; i < sizeof driver_opt_syms / sizeof driver_opt_syms[0]; i++) {
+    void *fp = dlsym(pl->cu.lib, driver_opt_syms[i].sym); /* optional: NULL if absent */
+    if (!fp && driver_opt_syms[i].alt) fp = dlsym(pl->cu.lib, driver_opt_syms[i].alt);
+    memcpy((char *)&pl->cu + driver_opt_syms[i].off, &fp, sizeof fp);
   }
   CUresult r = pl->cu.Init(0);
   if (r != CUDA_SUCCESS) {
@@ -250,7 +260,10 @@ static cg_pstatus cu_device_props(void *ctx, int index, cg_device_props *out) {
   p.max_local[0] = (uint32_t)attr(pl, d, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_X);
   p.max_local[1] = (uint32_t)attr(pl, d, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Y);
   p.max_local[2] = (uint32_t)attr(pl, d, CU_DEVICE_ATTRIBUTE_MAX_BLOCK_DIM_Z);
-  p.local_mem_bytes = (uint32_t)attr(pl, d, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK);
+  /* the opt-in maximum: programs above 48 KB get it through dynamic shared memory */
+  int optin = attr(pl, d, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+  int plain = attr(pl, d, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK);
+  p.local_mem_bytes = (uint32_t)(optin > plain ? optin : plain);
   p.compute_units = (uint32_t)attr(pl, d, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
   p.warp_size = (uint32_t)attr(pl, d, CU_DEVICE_ATTRIBUTE_WARP_SIZE);
   fill_tc_shapes(&p, maj);
@@ -353,6 +366,9 @@ static const cg_plugin_api cu_api = {
     .synchronize = cu__synchronize,
     .release = cu_release,
     .compiler_id = cu_compiler_id,
+    .graph_create = cu__graph_create,
+    .graph_launch = cu__graph_launch,
+    .graph_free = cu__graph_free,
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query,

@@ -269,10 +269,16 @@ cg_pstatus cu__program_load(void *dev, const cg_ir_program *prog, const void *bl
   const char *what = "cuModuleLoadData";
   if (r == CUDA_SUCCESS) r = cu->ModuleLoadData(&p->mod, blob);
   if (r == CUDA_SUCCESS) r = cu->ModuleGetFunction(&p->fn, p->mod, name), what = "cuModuleGetFunction";
+  size_t smem = cg_cstyle_local_bytes(prog); /* rendered as dynamic shared memory above 48 KB */
+  if (r == CUDA_SUCCESS && smem > 48u * 1024u) {
+    p->smem = (uint32_t)smem;
+    r = cu->FuncSetAttribute(p->fn, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, (int)smem);
+    what = "cuFuncSetAttribute(MAX_DYNAMIC_SHARED_SIZE_BYTES) (the kernel's shared memory exceeds the device's)";
+  }
   if (r != CUDA_SUCCESS) {
     if (p->mod) cu->ModuleUnload(p->mod);
     free(p);
-    char msg[160];
+    char msg[256];
     snprintf(msg, sizeof msg, "%s (kernel %s)", what, name);
     return cu__cuerror(d->pl, CG_P_ERR_COMPILE, r, msg);
   }
@@ -338,7 +344,7 @@ static CUresult run_kernel(cu_device *d, const cu_program *p, const cg_launch_ar
   CUresult r = CUDA_SUCCESS;
   if (time_s) r = cu->EventRecord(d->t0, d->stream);
   if (r == CUDA_SUCCESS)
-    r = cu->LaunchKernel(p->fn, g[0], g[1], g[2], l[0], l[1], l[2], 0, d->stream, params, NULL);
+    r = cu->LaunchKernel(p->fn, g[0], g[1], g[2], l[0], l[1], l[2], p->smem, d->stream, params, NULL);
   if (r != CUDA_SUCCESS || !time_s) return r;
   float ms = 0;
   r = cu->EventRecord(d->t1, d->stream);

@@ -63,7 +63,7 @@ static int resolve_rtc(hip_rtc *rtc, void *lib) {
 /* dlopen name bare (loader path), then under $ROCM_PATH/lib and /opt/rocm/lib. */
 static void *open_lib(const char *name) {
   void *h = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-  const char *root = hip__option("ROCM_PATH");
+  const char *root = cg_host_option("ROCM_PATH");
   const char *const dirs[] = {root ? root : "", "/opt/rocm", NULL};
   char path[1024];
   for (int k = 0; !h && dirs[k]; k++) {
@@ -119,7 +119,7 @@ static int in_list(const char *const *list, const char *s) {
 
 /* The ROCm device-library folder (holds ockl.bc), or NULL. */
 static const char *device_lib_dir(char *buf, size_t n) {
-  const char *env = hip__option("HIP_DEVICE_LIB_PATH"), *root = hip__option("ROCM_PATH");
+  const char *env = cg_host_option("HIP_DEVICE_LIB_PATH"), *root = cg_host_option("ROCM_PATH");
   char rootlib[512];
   snprintf(rootlib, sizeof rootlib, "%s/amdgcn/bitcode", root ? root : "");
   const char *const dirs[] = {env ? env : "", root ? rootlib : "", "/opt/rocm/amdgcn/bitcode",
@@ -175,7 +175,7 @@ static cg_pstatus compile_error(hip_rtc *rtc, hiprtcProgram p, hiprtcResult r, c
     if (rtc->GetProgramLog(p, log) != HIPRTC_SUCCESS) log[0] = 0;
     log[n] = 0;
   }
-  cg_pstatus st = hip__error(CG_P_ERR_COMPILE, "hip: hiprtc (%s) failed on kernel %s: %s\n%s", arch,
+  cg_pstatus st = cg_host_error(CG_P_ERR_COMPILE, "hip: hiprtc (%s) failed on kernel %s: %s\n%s", arch,
                              name, rtc->GetErrorString ? rtc->GetErrorString(r) : "error",
                              log ? log : "");
   free(log);
@@ -184,12 +184,12 @@ static cg_pstatus compile_error(hip_rtc *rtc, hiprtcProgram p, hiprtcResult r, c
 
 cg_pstatus hip__compile_for(hip_rtc *rtc, const char *arch, const cg_ir_program *prog,
                             const char *src, void **blob, size_t *blob_size) {
-  if (!rtc->lib) return hip__error(CG_P_ERR_COMPILE, "hip: hiprtc not available: %s", rtc->why);
+  if (!rtc->lib) return cg_host_error(CG_P_ERR_COMPILE, "hip: hiprtc not available: %s", rtc->why);
   if (!src || !prog || !blob || !blob_size)
-    return hip__error(CG_P_ERR_INVALID, "hip: compile needs the rendered source");
+    return cg_host_error(CG_P_ERR_INVALID, "hip: compile needs the rendered source");
   char why[512], base[64], target[96];
   if (!hip__target_ok(rtc, arch, why, sizeof why))
-    return hip__error(CG_P_ERR_UNSUPPORTED, "hip: cannot compile kernel %s: %s", prog->name, why);
+    return cg_host_error(CG_P_ERR_UNSUPPORTED, "hip: cannot compile kernel %s: %s", prog->name, why);
   hip__base_arch(arch, base, sizeof base);
   snprintf(target, sizeof target, "--offload-arch=%s", base);
   const char *opts[] = {target, "-O3", "-ffp-contract=off"};
@@ -198,7 +198,7 @@ cg_pstatus hip__compile_for(hip_rtc *rtc, const char *arch, const cg_ir_program 
   hiprtcProgram p = NULL;
   hiprtcResult r = rtc->CreateProgram(&p, src, fname, 0, NULL, NULL);
   if (r != HIPRTC_SUCCESS)
-    return hip__error(CG_P_ERR_COMPILE, "hip: hiprtcCreateProgram failed: %s",
+    return cg_host_error(CG_P_ERR_COMPILE, "hip: hiprtcCreateProgram failed: %s",
                       rtc->GetErrorString ? rtc->GetErrorString(r) : "error");
   cg_pstatus st = CG_P_OK;
   size_t n = 0;
@@ -210,7 +210,7 @@ cg_pstatus hip__compile_for(hip_rtc *rtc, const char *arch, const cg_ir_program 
              (r = rtc->GetCode(p, out)) != HIPRTC_SUCCESS) {
     free(out);
     out = NULL;
-    st = hip__error(CG_P_ERR_COMPILE, "hip: reading the hiprtc code object of %s failed: %s",
+    st = cg_host_error(CG_P_ERR_COMPILE, "hip: reading the hiprtc code object of %s failed: %s",
                     prog->name, r != HIPRTC_SUCCESS && rtc->GetErrorString ? rtc->GetErrorString(r) : "empty or out of memory");
   }
   rtc->DestroyProgram(&p);

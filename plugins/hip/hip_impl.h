@@ -17,7 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#include "cgrad/plugin.h"
+#include "cgrad/plugin_host.h" /* messages and options: cg_host_error/log/option */
 
 /* hipGetDeviceProperties fills the struct layout of the headers we build against:
  * ROCm 6 renamed the function for its new layout and kept the old name for the old one. */
@@ -123,16 +123,6 @@ typedef struct hip_program {
   hipFunction_t fn;
   uint32_t nparams, nvars;
 } hip_program;
-
-/* --- msg.c --- */
-/* Host services for messages and options (set by cg_plugin_entry, or by a test). */
-void hip__set_host(const cg_host_services *host);
-/* Record an error message through the host (printf-style) and return status. */
-cg_pstatus hip__error(cg_pstatus status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* Host option (ROCM_PATH, HIP_DEVICE_LIB_PATH...) or the environment; NULL if unset. */
-const char *hip__option(const char *key);
-void hip__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --- compile.c --- */
 /* dlopen hiprtc (libhiprtc.so.*, else the copy inside libamdhip64). On failure

@@ -34,7 +34,7 @@ static const hip_sym runtime_syms[] = {
 static void load_runtime(hip_plugin *pl) {
   static const char *const names[] = {"libamdhip64.so.7", "libamdhip64.so.6", "libamdhip64.so.5",
                                       "libamdhip64.so", NULL};
-  const char *root = hip__option("ROCM_PATH");
+  const char *root = cg_host_option("ROCM_PATH");
   char path[1024], first_err[512] = "";
   hip_runtime *h = &pl->hip;
   for (int k = 0; names[k] && !h->lib; k++) {
@@ -78,10 +78,10 @@ static void load_runtime(hip_plugin *pl) {
 
 static cg_pstatus hip_init(void **ctx) {
   hip_plugin *pl = calloc(1, sizeof *pl);
-  if (!pl) return hip__error(CG_P_ERR_NOMEM, "hip: out of memory");
+  if (!pl) return cg_host_error(CG_P_ERR_NOMEM, "hip: out of memory");
   load_runtime(pl);
   if (pl->ndev > 0) hip__load_rtc(&pl->rtc);
-  else hip__log(CG_LOG_INFO, "hip: no HIP device: %s", pl->why);
+  else cg_host_log(CG_LOG_INFO, "hip: no HIP device: %s", pl->why);
   *ctx = pl;
   return CG_P_OK;
 }
@@ -104,9 +104,9 @@ static cg_pstatus hip_device_count(void *ctx, int *count) {
 }
 
 static cg_pstatus check_index(hip_plugin *pl, int index) {
-  if (pl->ndev == 0) return hip__error(CG_P_ERR_NODEV, "hip: no HIP device: %s", pl->why);
+  if (pl->ndev == 0) return cg_host_error(CG_P_ERR_NODEV, "hip: no HIP device: %s", pl->why);
   if (index < 0 || index >= pl->ndev)
-    return hip__error(CG_P_ERR_NODEV, "hip: device %d does not exist (%d found)", index, pl->ndev);
+    return cg_host_error(CG_P_ERR_NODEV, "hip: device %d does not exist (%d found)", index, pl->ndev);
   return CG_P_OK;
 }
 
@@ -131,7 +131,7 @@ static cg_pstatus hip_device_props(void *ctx, int index, cg_device_props *out) {
   cg_pstatus st = check_index(pl, index);
   if (st != CG_P_OK) return st;
   if (!out || out->struct_size < sizeof(uint32_t))
-    return hip__error(CG_P_ERR_INVALID, "hip: device_props: NULL or empty props struct");
+    return cg_host_error(CG_P_ERR_INVALID, "hip: device_props: NULL or empty props struct");
   hipError_t r;
   hipDeviceProp_t *hp = get_props(pl, index, &r);
   if (!hp) return hip__hiperror(pl, CG_P_ERR_NODEV, r, "hipGetDeviceProperties");
@@ -178,7 +178,7 @@ static cg_pstatus hip_device_open(void *ctx, int index, void **out) {
   cg_pstatus st = check_index(pl, index);
   if (st != CG_P_OK) return st;
   hip_device *d = calloc(1, sizeof *d);
-  if (!d) return hip__error(CG_P_ERR_NOMEM, "hip: out of memory");
+  if (!d) return cg_host_error(CG_P_ERR_NOMEM, "hip: out of memory");
   d->pl = pl;
   d->index = index;
   hipError_t r;
@@ -239,17 +239,6 @@ static const cg_plugin_api hip_api = {
     .compiler_id = hip_compiler_id,
 };
 
-CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query,
-                                            cg_plugin_reply *reply) {
-  if (!query || !reply || reply->struct_size < sizeof(cg_plugin_reply))
-    return CG_P_ERR_INVALID;
-  if (query->struct_size >= offsetof(cg_plugin_query, host) + sizeof(void *))
-    hip__set_host(query->host);
-  reply->major = CG_PLUGIN_ABI_MAJOR;
-  reply->minor = CG_PLUGIN_ABI_MINOR;
-  reply->api = &hip_api;
-  if (query->host_major != CG_PLUGIN_ABI_MAJOR)
-    return hip__error(CG_P_ERR_VERSION, "hip: plugin ABI %d.%d, host %d.%d", CG_PLUGIN_ABI_MAJOR,
-                      CG_PLUGIN_ABI_MINOR, query->host_major, query->host_minor);
-  return CG_P_OK;
+CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {
+  return cg_plugin_answer(query, reply, &hip_api);
 }

@@ -84,7 +84,7 @@ char *hip__render_source(const cg_ir_program *prog, char *err, size_t errlen) {
 cg_pstatus hip__render(void *dev, const cg_ir_program *prog, char **src, const char **lang) {
   char err[512];
   char *s = hip__render_source(prog, err, sizeof err);
-  if (!s) return hip__error(CG_P_ERR_UNSUPPORTED, "hip: render failed: %s", err);
+  if (!s) return cg_host_error(CG_P_ERR_UNSUPPORTED, "hip: render failed: %s", err);
   *src = s;
   *lang = "hip";
   return CG_P_OK;

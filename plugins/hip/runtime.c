@@ -21,7 +21,7 @@
 cg_pstatus hip__hiperror(hip_plugin *pl, cg_pstatus status, hipError_t r, const char *what) {
   const char *name = pl->hip.GetErrorName ? pl->hip.GetErrorName(r) : NULL;
   const char *desc = pl->hip.GetErrorString ? pl->hip.GetErrorString(r) : NULL;
-  return hip__error(status, "hip: %s failed: %s (%s)", what, name ? name : "unknown error",
+  return cg_host_error(status, "hip: %s failed: %s (%s)", what, name ? name : "unknown error",
                     desc ? desc : "?");
 }
 
@@ -33,7 +33,7 @@ static hipError_t use(hip_device *d) { return d->pl->hip.SetDevice(d->index); }
 cg_pstatus hip__mem_alloc(void *dev, size_t bytes, void **out) {
   hip_device *d = dev;
   hip_buffer *b = calloc(1, sizeof *b);
-  if (!b) return hip__error(CG_P_ERR_NOMEM, "hip: out of memory");
+  if (!b) return cg_host_error(CG_P_ERR_NOMEM, "hip: out of memory");
   b->size = bytes;
   hipError_t r = use(d);
   if (r == hipSuccess && bytes > 0) r = d->pl->hip.Malloc(&b->ptr, bytes);
@@ -61,9 +61,9 @@ void hip__mem_free(void *dev, void *buf) {
 }
 
 static cg_pstatus check_range(const hip_buffer *b, size_t offset, size_t bytes, const char *op) {
-  if (!b) return hip__error(CG_P_ERR_INVALID, "hip: %s: NULL buffer", op);
+  if (!b) return cg_host_error(CG_P_ERR_INVALID, "hip: %s: NULL buffer", op);
   if (offset > b->size || bytes > b->size - offset)
-    return hip__error(CG_P_ERR_INVALID, "hip: %s: range [%zu, +%zu) outside buffer of %zu bytes",
+    return cg_host_error(CG_P_ERR_INVALID, "hip: %s: range [%zu, +%zu) outside buffer of %zu bytes",
                       op, offset, bytes, b->size);
   return CG_P_OK;
 }
@@ -120,9 +120,9 @@ cg_pstatus hip__program_load(void *dev, const cg_ir_program *prog, const void *b
   hip_device *d = dev;
   hip_runtime *h = &d->pl->hip;
   if (!prog || !blob || blob_size == 0)
-    return hip__error(CG_P_ERR_INVALID, "hip: program_load needs the compiled code object");
+    return cg_host_error(CG_P_ERR_INVALID, "hip: program_load needs the compiled code object");
   hip_program *p = calloc(1, sizeof *p);
-  if (!p) return hip__error(CG_P_ERR_NOMEM, "hip: out of memory");
+  if (!p) return cg_host_error(CG_P_ERR_NOMEM, "hip: out of memory");
   p->nparams = prog->nparams;
   p->nvars = prog->nvars;
   char name[96];
@@ -161,7 +161,7 @@ static cg_pstatus pack_args(const hip_program *p, const cg_launch_args *a, char 
     const hip_buffer *b = a->bufs[i];
     size_t bo = a->buf_offsets ? a->buf_offsets[i] : 0;
     if (!b || bo > b->size)
-      return hip__error(CG_P_ERR_INVALID, "hip: launch: buffer %u is NULL or offset too large", i);
+      return cg_host_error(CG_P_ERR_INVALID, "hip: launch: buffer %u is NULL or offset too large", i);
     void *ptr = b->ptr ? (char *)b->ptr + bo : NULL;
     memcpy(buf + off, &ptr, sizeof ptr);
     off += sizeof ptr;
@@ -203,15 +203,15 @@ cg_pstatus hip__launch(void *dev, void *handle, const cg_launch_args *a) {
   hip_device *d = dev;
   hip_program *p = handle;
   if (!p || !a || a->struct_size < offsetof(cg_launch_args, time_s))
-    return hip__error(CG_P_ERR_INVALID, "hip: launch: NULL program or arguments");
+    return cg_host_error(CG_P_ERR_INVALID, "hip: launch: NULL program or arguments");
   if (a->nbufs != p->nparams || a->nvars != p->nvars || (p->nparams && !a->bufs) ||
       (p->nvars && !a->vars))
-    return hip__error(CG_P_ERR_INVALID, "hip: launch: kernel takes %u buffers and %u vars, got %u and %u",
+    return cg_host_error(CG_P_ERR_INVALID, "hip: launch: kernel takes %u buffers and %u vars, got %u and %u",
                       p->nparams, p->nvars, a->nbufs, a->nvars);
   double *time_s = a->struct_size >= offsetof(cg_launch_args, time_s) + sizeof(double *)
                        ? a->time_s : NULL;
   char *args = calloc((size_t)p->nparams * 8 + (size_t)p->nvars * 4 + 8, 1);
-  if (!args) return hip__error(CG_P_ERR_NOMEM, "hip: out of memory");
+  if (!args) return cg_host_error(CG_P_ERR_NOMEM, "hip: out of memory");
   size_t size = 0;
   cg_pstatus st = pack_args(p, a, args, &size);
   hipError_t r = st == CG_P_OK ? use(d) : hipSuccess;

@@ -1,7 +1,7 @@
 /* Private header of the Metal plugin: the Objective-C runtime and Metal entry points
  * opened with dlopen, the selectors the plugin sends, and the plugin, device, buffer and
  * program objects shared by plugin.c (table, devices), runtime.c (memory, programs,
- * launches), render.c (IR -> MSL) and msg.c (messages).
+ * launches), and render.c (IR -> MSL); messages go through cgrad/plugin_host.h.
  *
  * No Objective-C and no Apple header: the plugin is plain C that talks to Metal through
  * objc_msgSend, each call cast to the method's exact C signature (required on arm64).
@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cgrad/plugin.h"
+#include "cgrad/plugin_host.h"
 
 typedef void *mt_id;  /* an Objective-C object (id); NULL is nil */
 typedef void *mt_sel; /* a selector (SEL) */
@@ -116,11 +116,6 @@ typedef struct mt_program {
   uint32_t nparams, nvars;
   mt_uint max_threads; /* pso.maxTotalThreadsPerThreadgroup */
 } mt_program;
-
-/* --- msg.c --- */
-void mt__set_host(const cg_host_services *host);
-cg_pstatus mt__error(cg_pstatus status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void mt__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --- runtime.c --- */
 /* Open libobjc, Foundation and Metal and list the devices; on failure pl->ndev = 0

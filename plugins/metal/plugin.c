@@ -16,9 +16,9 @@
 
 static cg_pstatus mt_init(void **ctx) {
   mt_plugin *pl = calloc(1, sizeof *pl);
-  if (!pl) return mt__error(CG_P_ERR_NOMEM, "metal: out of memory");
+  if (!pl) return cg_host_error(CG_P_ERR_NOMEM, "metal: out of memory");
   mt__load(pl);
-  if (pl->ndev == 0) mt__log(CG_LOG_INFO, "metal: no Metal device: %s", pl->why);
+  if (pl->ndev == 0) cg_host_log(CG_LOG_INFO, "metal: no Metal device: %s", pl->why);
   *ctx = pl;
   return CG_P_OK;
 }
@@ -43,9 +43,9 @@ static cg_pstatus mt_device_count(void *ctx, int *count) {
 }
 
 static cg_pstatus check_index(mt_plugin *pl, int index) {
-  if (pl->ndev == 0) return mt__error(CG_P_ERR_NODEV, "metal: no Metal device: %s", pl->why);
+  if (pl->ndev == 0) return cg_host_error(CG_P_ERR_NODEV, "metal: no Metal device: %s", pl->why);
   if (index < 0 || index >= pl->ndev)
-    return mt__error(CG_P_ERR_NODEV, "metal: device %d does not exist (%d found)", index, pl->ndev);
+    return cg_host_error(CG_P_ERR_NODEV, "metal: device %d does not exist (%d found)", index, pl->ndev);
   return CG_P_OK;
 }
 
@@ -63,7 +63,7 @@ static cg_pstatus mt_device_props(void *ctx, int index, cg_device_props *out) {
   cg_pstatus st = check_index(pl, index);
   if (st != CG_P_OK) return st;
   if (!out || out->struct_size < sizeof(uint32_t))
-    return mt__error(CG_P_ERR_INVALID, "metal: device_props: NULL or empty props struct");
+    return cg_host_error(CG_P_ERR_INVALID, "metal: device_props: NULL or empty props struct");
   mt_runtime *rt = &pl->rt;
   mt_id dev = pl->devices[index];
   cg_device_props p;
@@ -107,13 +107,13 @@ static cg_pstatus mt_device_open(void *ctx, int index, void **out) {
   cg_pstatus st = check_index(pl, index);
   if (st != CG_P_OK) return st;
   mt_device *d = calloc(1, sizeof *d);
-  if (!d) return mt__error(CG_P_ERR_NOMEM, "metal: out of memory");
+  if (!d) return cg_host_error(CG_P_ERR_NOMEM, "metal: out of memory");
   d->pl = pl;
   d->dev = pl->devices[index];
   d->queue = MT_SEND(&pl->rt, mt_id, (mt_id, mt_sel))(d->dev, pl->rt.sel.newCommandQueue);
   if (!d->queue) {
     free(d);
-    return mt__error(CG_P_ERR_NODEV, "metal: newCommandQueue failed on device %d", index);
+    return cg_host_error(CG_P_ERR_NODEV, "metal: newCommandQueue failed on device %d", index);
   }
   d->next = pl->open;
   pl->open = d;
@@ -153,13 +153,5 @@ static const cg_plugin_api mt_api = {
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {
-  if (!query || !reply || reply->struct_size < sizeof(cg_plugin_reply)) return CG_P_ERR_INVALID;
-  if (query->struct_size >= offsetof(cg_plugin_query, host) + sizeof(void *)) mt__set_host(query->host);
-  reply->major = CG_PLUGIN_ABI_MAJOR;
-  reply->minor = CG_PLUGIN_ABI_MINOR;
-  reply->api = &mt_api;
-  if (query->host_major != CG_PLUGIN_ABI_MAJOR)
-    return mt__error(CG_P_ERR_VERSION, "metal: plugin ABI %d.%d, host %d.%d", CG_PLUGIN_ABI_MAJOR,
-                     CG_PLUGIN_ABI_MINOR, query->host_major, query->host_minor);
-  return CG_P_OK;
+  return cg_plugin_answer(query, reply, &mt_api);
 }

@@ -86,7 +86,7 @@ char *mt__render_source(const cg_ir_program *prog, char *err, size_t errlen) {
 cg_pstatus mt__render(void *dev, const cg_ir_program *prog, char **src, const char **lang) {
   char err[512];
   char *s = mt__render_source(prog, err, sizeof err);
-  if (!s) return mt__error(CG_P_ERR_UNSUPPORTED, "metal: render failed: %s", err);
+  if (!s) return cg_host_error(CG_P_ERR_UNSUPPORTED, "metal: render failed: %s", err);
   *src = s;
   *lang = "metal";
   return CG_P_OK;

@@ -137,7 +137,7 @@ cg_pstatus mt__wait(mt_device *d) {
   if (MT_SEND(rt, mt_uint, (mt_id, mt_sel))(d->last, rt->sel.status) == MT_STATUS_ERROR) {
     mt_id err = MT_SEND(rt, mt_id, (mt_id, mt_sel))(d->last, rt->sel.error);
     mt_id desc = err ? MT_SEND(rt, mt_id, (mt_id, mt_sel))(err, rt->sel.localizedDescription) : NULL;
-    st = mt__error(CG_P_ERR_LAUNCH, "metal: command buffer failed: %s", mt__cstr(rt, desc));
+    st = cg_host_error(CG_P_ERR_LAUNCH, "metal: command buffer failed: %s", mt__cstr(rt, desc));
   }
   rt->poolPop(pool);
   mt__release(rt, d->last);
@@ -153,13 +153,13 @@ cg_pstatus mt__mem_alloc(void *dev, size_t bytes, void **out) {
   mt_device *d = dev;
   mt_runtime *rt = &d->pl->rt;
   mt_buffer *b = calloc(1, sizeof *b);
-  if (!b) return mt__error(CG_P_ERR_NOMEM, "metal: out of memory");
+  if (!b) return cg_host_error(CG_P_ERR_NOMEM, "metal: out of memory");
   b->size = bytes;
   b->buf = MT_SEND(rt, mt_id, (mt_id, mt_sel, mt_uint, mt_uint))(d->dev, rt->sel.newBufferWithLength,
                                                                   (mt_uint)(bytes ? bytes : 4), MT_STORAGE_SHARED);
   if (!b->buf) {
     free(b);
-    return mt__error(CG_P_ERR_NOMEM, "metal: newBufferWithLength(%zu) failed", bytes);
+    return cg_host_error(CG_P_ERR_NOMEM, "metal: newBufferWithLength(%zu) failed", bytes);
   }
   b->ptr = MT_SEND(rt, void *, (mt_id, mt_sel))(b->buf, rt->sel.contents);
   *out = b;
@@ -176,9 +176,9 @@ void mt__mem_free(void *dev, void *buf) {
 }
 
 static cg_pstatus check_range(const mt_buffer *b, size_t offset, size_t bytes, const char *op) {
-  if (!b) return mt__error(CG_P_ERR_INVALID, "metal: %s: NULL buffer", op);
+  if (!b) return cg_host_error(CG_P_ERR_INVALID, "metal: %s: NULL buffer", op);
   if (offset > b->size || bytes > b->size - offset)
-    return mt__error(CG_P_ERR_INVALID, "metal: %s: range [%zu, +%zu) outside buffer of %zu bytes", op, offset,
+    return cg_host_error(CG_P_ERR_INVALID, "metal: %s: range [%zu, +%zu) outside buffer of %zu bytes", op, offset,
                      bytes, b->size);
   return CG_P_OK;
 }
@@ -215,7 +215,7 @@ cg_pstatus mt__copy_d2d(void *dev, void *dst, size_t dst_off, void *src, size_t 
     commit(d, cb);
   }
   rt->poolPop(pool);
-  return blit ? CG_P_OK : mt__error(CG_P_ERR_INTERNAL, "metal: could not create a blit command encoder");
+  return blit ? CG_P_OK : cg_host_error(CG_P_ERR_INTERNAL, "metal: could not create a blit command encoder");
 }
 
 /* ---- programs ---------------------------------------------------------------------- */
@@ -237,13 +237,13 @@ static cg_pstatus build(mt_device *d, const char *src, const char *kname, mt_pro
   p->lib = MT_SEND(rt, mt_id, (mt_id, mt_sel, mt_id, mt_id, mt_id *))(d->dev, rt->sel.newLibraryWithSource,
                                                                        nsstring(rt, src), opts, &err);
   mt__release(rt, opts);
-  if (!p->lib) return mt__error(CG_P_ERR_COMPILE, "metal: compiling kernel %s failed:\n%s", kname, err_text(rt, err));
+  if (!p->lib) return cg_host_error(CG_P_ERR_COMPILE, "metal: compiling kernel %s failed:\n%s", kname, err_text(rt, err));
   p->fn = MT_SEND(rt, mt_id, (mt_id, mt_sel, mt_id))(p->lib, rt->sel.newFunctionWithName, nsstring(rt, kname));
-  if (!p->fn) return mt__error(CG_P_ERR_COMPILE, "metal: kernel %s not found in its library", kname);
+  if (!p->fn) return cg_host_error(CG_P_ERR_COMPILE, "metal: kernel %s not found in its library", kname);
   err = NULL;
   p->pso = MT_SEND(rt, mt_id, (mt_id, mt_sel, mt_id, mt_id *))(d->dev, rt->sel.newComputePipelineState, p->fn, &err);
   if (!p->pso)
-    return mt__error(CG_P_ERR_COMPILE, "metal: pipeline state for %s failed: %s", kname, err_text(rt, err));
+    return cg_host_error(CG_P_ERR_COMPILE, "metal: pipeline state for %s failed: %s", kname, err_text(rt, err));
   p->max_threads = MT_SEND(rt, mt_uint, (mt_id, mt_sel))(p->pso, rt->sel.maxTotalThreadsPerThreadgroup);
   return CG_P_OK;
 }
@@ -253,18 +253,18 @@ static cg_pstatus build(mt_device *d, const char *src, const char *kname, mt_pro
 cg_pstatus mt__program_load(void *dev, const cg_ir_program *prog, const void *blob, size_t blob_size, void **handle) {
   mt_device *d = dev;
   mt_runtime *rt = &d->pl->rt;
-  if (!prog) return mt__error(CG_P_ERR_INVALID, "metal: program_load without a program");
+  if (!prog) return cg_host_error(CG_P_ERR_INVALID, "metal: program_load without a program");
   char *own = NULL, err[512], kname[96];
   const char *src = blob;
   if (!src || !blob_size || src[blob_size - 1] != 0) {
     if (!(own = mt__render_source(prog, err, sizeof err)))
-      return mt__error(CG_P_ERR_UNSUPPORTED, "metal: render failed: %s", err);
+      return cg_host_error(CG_P_ERR_UNSUPPORTED, "metal: render failed: %s", err);
     src = own;
   }
   mt_program *p = calloc(1, sizeof *p);
   if (!p) {
     free(own);
-    return mt__error(CG_P_ERR_NOMEM, "metal: out of memory");
+    return cg_host_error(CG_P_ERR_NOMEM, "metal: out of memory");
   }
   p->nparams = prog->nparams;
   p->nvars = prog->nvars;
@@ -297,7 +297,7 @@ static cg_pstatus encode(mt_device *d, const mt_program *p, const cg_launch_args
   mt_runtime *rt = &d->pl->rt;
   mt_id cb = MT_SEND(rt, mt_id, (mt_id, mt_sel))(d->queue, rt->sel.commandBuffer);
   mt_id enc = cb ? MT_SEND(rt, mt_id, (mt_id, mt_sel))(cb, rt->sel.computeCommandEncoder) : NULL;
-  if (!enc) return mt__error(CG_P_ERR_LAUNCH, "metal: could not create a compute command encoder");
+  if (!enc) return cg_host_error(CG_P_ERR_LAUNCH, "metal: could not create a compute command encoder");
   MT_SEND(rt, void, (mt_id, mt_sel, mt_id))(enc, rt->sel.setComputePipelineState, p->pso);
   for (uint32_t i = 0; i < p->nparams; i++) {
     const mt_buffer *b = a->bufs[i];
@@ -325,19 +325,19 @@ cg_pstatus mt__launch(void *dev, void *handle, const cg_launch_args *a) {
   mt_program *p = handle;
   mt_runtime *rt = &d->pl->rt;
   if (!p || !a || a->struct_size < offsetof(cg_launch_args, time_s))
-    return mt__error(CG_P_ERR_INVALID, "metal: launch: NULL program or arguments");
+    return cg_host_error(CG_P_ERR_INVALID, "metal: launch: NULL program or arguments");
   if (a->nbufs != p->nparams || a->nvars != p->nvars || (p->nparams && !a->bufs) || (p->nvars && !a->vars))
-    return mt__error(CG_P_ERR_INVALID, "metal: launch: kernel takes %u buffers and %u vars, got %u and %u",
+    return cg_host_error(CG_P_ERR_INVALID, "metal: launch: kernel takes %u buffers and %u vars, got %u and %u",
                      p->nparams, p->nvars, a->nbufs, a->nvars);
   for (uint32_t i = 0; i < p->nparams; i++) {
     const mt_buffer *b = a->bufs[i];
     if (!b || (a->buf_offsets && a->buf_offsets[i] > b->size))
-      return mt__error(CG_P_ERR_INVALID, "metal: launch: buffer %u is NULL or offset too large", i);
+      return cg_host_error(CG_P_ERR_INVALID, "metal: launch: buffer %u is NULL or offset too large", i);
   }
   uint64_t threads = (uint64_t)(a->local[0] ? a->local[0] : 1) * (a->local[1] ? a->local[1] : 1) *
                      (a->local[2] ? a->local[2] : 1);
   if (threads > p->max_threads)
-    return mt__error(CG_P_ERR_LAUNCH, "metal: launch: %llu threads per group, the pipeline allows %lu",
+    return cg_host_error(CG_P_ERR_LAUNCH, "metal: launch: %llu threads per group, the pipeline allows %lu",
                      (unsigned long long)threads, p->max_threads);
   double *time_s = a->struct_size >= offsetof(cg_launch_args, time_s) + sizeof(double *) ? a->time_s : NULL;
   void *pool = rt->poolPush();

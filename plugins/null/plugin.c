@@ -10,21 +10,10 @@
 #include <string.h>
 
 #include <cgrad/ir_util.h>
-#include <cgrad/plugin.h>
+#include <cgrad/plugin_host.h>
 
 #define NULL_BUF_MAGIC 0x4c4c554eu /* "NULL" */
 
-static cg_host_services g_host; /* fields past the host's struct_size stay 0 */
-
-static void null_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void null_error(const char *fmt, ...) {
-  char msg[256];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (g_host.set_error) g_host.set_error(g_host.host_ctx, msg);
-}
 
 typedef struct obj {
   struct obj *prev, *next;
@@ -101,7 +90,7 @@ static cg_pstatus null_device_props(void *ctx, int index, cg_device_props *props
 }
 
 static cg_pstatus null_device_open(void *ctx, int index, void **dev) {
-  if (index != 0) return null_error("null: no device %d", index), CG_P_ERR_NODEV;
+  if (index != 0) return cg_host_error(CG_P_ERR_NODEV, "null: no device %d", index);
   obj *o = new_obj(ctx);
   if (!o) return CG_P_ERR_NOMEM;
   o->data = ctx;
@@ -114,12 +103,12 @@ static void null_device_close(void *dev) {
 }
 
 static cg_pstatus null_mem_alloc(void *dev, size_t bytes, void **buf) {
-  if (!dev || bytes > ((size_t)1 << 48)) return null_error("null: bad allocation"), CG_P_ERR_INVALID;
+  if (!dev || bytes > ((size_t)1 << 48)) return cg_host_error(CG_P_ERR_INVALID, "null: bad allocation");
   obj *o = new_obj(ctx_of(dev));
   unsigned char *data = o ? calloc(1, bytes ? bytes : 1) : NULL;
   if (!data) {
     if (o) free_obj(ctx_of(dev), o);
-    return null_error("null: out of memory allocating %zu bytes", bytes), CG_P_ERR_NOMEM;
+    return cg_host_error(CG_P_ERR_NOMEM, "null: out of memory allocating %zu bytes", bytes);
   }
   o->magic = NULL_BUF_MAGIC, o->size = bytes, o->data = data;
   *buf = o;
@@ -133,7 +122,7 @@ static void null_mem_free(void *dev, void *buf) {
 static obj *check_range(void *buf, size_t off, size_t bytes) {
   obj *o = buf;
   if (!o || o->magic != NULL_BUF_MAGIC || off > o->size || bytes > o->size - off) {
-    null_error("null: bad buffer or range [%zu, +%zu)", off, bytes);
+    cg_host_error(CG_P_ERR_INVALID, "null: bad buffer or range [%zu, +%zu)", off, bytes);
     return NULL;
   }
   return o;
@@ -156,7 +145,7 @@ static cg_pstatus null_copy_out(void *dev, void *dst, void *buf, size_t off, siz
 static cg_pstatus null_render(void *dev, const cg_ir_program *prog, char **src, const char **lang) {
   char err[256];
   if (!prog || cg_ir_verify(prog, prog->total_size, err, sizeof err))
-    return null_error("null: invalid program: %s", prog ? err : "NULL"), CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "null: invalid program: %s", prog ? err : "NULL");
   char *s = malloc(160);
   if (!s) return CG_P_ERR_NOMEM;
   snprintf(s, 160, "kernel %s: %u params, %u instructions\n", prog->name, prog->nparams, prog->ninsts);
@@ -169,7 +158,7 @@ static cg_pstatus null_program_load(void *dev, const cg_ir_program *prog, const 
                                     size_t blob_size, void **handle) {
   char err[256];
   if (!dev || !prog || cg_ir_verify(prog, prog->total_size, err, sizeof err))
-    return null_error("null: invalid program: %s", prog ? err : "NULL"), CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "null: invalid program: %s", prog ? err : "NULL");
   obj *o = new_obj(ctx_of(dev));
   if (!o) return CG_P_ERR_NOMEM;
   o->size = prog->nparams; /* what launch checks */
@@ -183,11 +172,11 @@ static void null_program_unload(void *dev, void *handle) {
 
 static cg_pstatus null_launch(void *dev, void *handle, const cg_launch_args *args) {
   obj *h = handle;
-  if (!h || !args || args->struct_size < sizeof(uint32_t)) return null_error("null: bad launch"), CG_P_ERR_INVALID;
+  if (!h || !args || args->struct_size < sizeof(uint32_t)) return cg_host_error(CG_P_ERR_INVALID, "null: bad launch");
   cg_launch_args a;
   memset(&a, 0, sizeof a);
   memcpy(&a, args, args->struct_size < sizeof a ? args->struct_size : sizeof a);
-  if (a.nbufs != h->size) return null_error("null: %u buffers for %zu params", a.nbufs, h->size), CG_P_ERR_INVALID;
+  if (a.nbufs != h->size) return cg_host_error(CG_P_ERR_INVALID, "null: %u buffers for %zu params", a.nbufs, h->size);
   if (a.time_s) *a.time_s = 0.0;
   return CG_P_OK;
 }
@@ -221,19 +210,5 @@ static const cg_plugin_api null_api = {
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {
-  if (!query || !reply || query->struct_size < sizeof(uint32_t) || reply->struct_size < sizeof(uint32_t))
-    return CG_P_ERR_INVALID;
-  cg_plugin_query q;
-  memset(&q, 0, sizeof q);
-  memcpy(&q, query, query->struct_size < sizeof q ? query->struct_size : sizeof q);
-  if (q.host_major != CG_PLUGIN_ABI_MAJOR) return CG_P_ERR_VERSION;
-  memset(&g_host, 0, sizeof g_host);
-  if (q.host && q.host->struct_size >= sizeof(uint32_t))
-    memcpy(&g_host, q.host, q.host->struct_size < sizeof g_host ? q.host->struct_size : sizeof g_host);
-  cg_plugin_reply r = {.struct_size = sizeof r, .major = CG_PLUGIN_ABI_MAJOR,
-                       .minor = CG_PLUGIN_ABI_MINOR, .api = &null_api};
-  uint32_t n = reply->struct_size;
-  size_t m = n < sizeof r ? n : sizeof r;
-  memcpy((char *)reply + sizeof n, (const char *)&r + sizeof n, m - sizeof n);
-  return CG_P_OK;
+  return cg_plugin_answer(query, reply, &null_api);
 }

@@ -94,31 +94,6 @@ typedef struct clr_dev {
   struct clr_dev *next;
 } clr_dev;
 
-/* ---- messages ---- */
-
-static const cg_host_services *g_host;
-
-void clr_set_host(const cg_host_services *host) { g_host = host; }
-
-cg_pstatus clr_error(cg_pstatus st, const char *fmt, ...) {
-  char msg[8192];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (g_host && g_host->struct_size > offsetof(cg_host_services, set_error) && g_host->set_error)
-    g_host->set_error(g_host->host_ctx, msg);
-  return st;
-}
-
-const char *clr_option(const char *key) {
-  const char *v = NULL;
-  if (g_host && g_host->struct_size > offsetof(cg_host_services, get_option) && g_host->get_option)
-    v = g_host->get_option(g_host->host_ctx, key);
-  if (v && *v) return v;
-  v = getenv(key);
-  return v && *v ? v : NULL;
-}
 
 static const char *cl_err_name(cl_int e) {
   switch (e) {
@@ -144,7 +119,7 @@ static const char *cl_err_name(cl_int e) {
 }
 
 static cg_pstatus cl_fail(const clr_plugin *pl, cg_pstatus st, cl_int e, const char *what) {
-  return clr_error(st, "%s: %s failed: %s (%d)", pl->cfg->id, what, cl_err_name(e), (int)e);
+  return cg_host_error(st, "%s: %s failed: %s (%d)", pl->cfg->id, what, cl_err_name(e), (int)e);
 }
 
 /* ---- loading and enumeration ---- */
@@ -188,7 +163,7 @@ static void describe(clr_plugin *pl, clr_slot *s) {
 
 /* Are CPU-kind devices wanted? (option, or BACKEND=<id>[:n] naming this plugin) */
 static int cpu_wanted(const clr_config *cfg) {
-  const char *v = cfg->cpu_option ? clr_option(cfg->cpu_option) : NULL, *b = clr_option("BACKEND");
+  const char *v = cfg->cpu_option ? cg_host_option(cfg->cpu_option) : NULL, *b = cg_host_option("BACKEND");
   if (v && strcmp(v, "0")) return 1;
   size_t n = strlen(cfg->id);
   if (!b || strncasecmp(b, cfg->id, n) || (b[n] && b[n] != ':')) return 0;
@@ -230,7 +205,7 @@ static void enumerate(clr_plugin *pl) {
 
 cg_pstatus clr_init(const clr_config *cfg, void **ctx) {
   clr_plugin *pl = calloc(1, sizeof *pl);
-  if (!pl) return clr_error(CG_P_ERR_NOMEM, "%s: out of memory", cfg->id);
+  if (!pl) return cg_host_error(CG_P_ERR_NOMEM, "%s: out of memory", cfg->id);
   pl->cfg = cfg;
   pthread_mutex_init(&pl->mu, NULL);
   if (load_lib(pl) == 0) enumerate(pl);
@@ -249,14 +224,14 @@ void clr_shutdown(void *ctx) {
 
 cg_pstatus clr_device_count(void *ctx, int *count) {
   clr_plugin *pl = ctx;
-  if (!pl || !count) return clr_error(CG_P_ERR_INVALID, "opencl: bad device_count arguments");
+  if (!pl || !count) return cg_host_error(CG_P_ERR_INVALID, "opencl: bad device_count arguments");
   *count = pl->ndev;
   return CG_P_OK;
 }
 
 static cg_pstatus bad_index(const clr_plugin *pl, int index) {
-  if (!pl->ndev) return clr_error(CG_P_ERR_NODEV, "%s", pl->why);
-  return clr_error(CG_P_ERR_NODEV, "%s: no device %d (%d devices)", pl->cfg->id, index, pl->ndev);
+  if (!pl->ndev) return cg_host_error(CG_P_ERR_NODEV, "%s", pl->why);
+  return cg_host_error(CG_P_ERR_NODEV, "%s: no device %d (%d devices)", pl->cfg->id, index, pl->ndev);
 }
 
 static uint64_t dev_u64(clr_plugin *pl, cl_device_id id, cl_device_info what, size_t size) {
@@ -268,7 +243,7 @@ static uint64_t dev_u64(clr_plugin *pl, cl_device_id id, cl_device_info what, si
 cg_pstatus clr_device_props(void *ctx, int index, cg_device_props *props) {
   clr_plugin *pl = ctx;
   if (!pl || !props || props->struct_size < sizeof(uint32_t))
-    return clr_error(CG_P_ERR_INVALID, "opencl: bad device_props arguments");
+    return cg_host_error(CG_P_ERR_INVALID, "opencl: bad device_props arguments");
   if (index < 0 || index >= pl->ndev) return bad_index(pl, index);
   clr_slot *s = &pl->slot[index];
   cg_device_props p = {.struct_size = props->struct_size, .kind = s->kind};
@@ -298,10 +273,10 @@ cg_pstatus clr_device_props(void *ctx, int index, cg_device_props *props) {
 cg_pstatus clr_device_open(void *ctx, int index, void **out) {
   clr_plugin *pl = ctx;
   cl_int e = CL_SUCCESS;
-  if (!pl || !out) return clr_error(CG_P_ERR_INVALID, "opencl: bad device_open arguments");
+  if (!pl || !out) return cg_host_error(CG_P_ERR_INVALID, "opencl: bad device_open arguments");
   if (index < 0 || index >= pl->ndev) return bad_index(pl, index);
   clr_dev *d = calloc(1, sizeof *d);
-  if (!d) return clr_error(CG_P_ERR_NOMEM, "%s: out of memory", pl->cfg->id);
+  if (!d) return cg_host_error(CG_P_ERR_NOMEM, "%s: out of memory", pl->cfg->id);
   d->pl = pl;
   d->slot = &pl->slot[index];
   cl_context_properties cp[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)d->slot->platform, 0};
@@ -371,13 +346,13 @@ void clr_device_close(void *dev) {
 cg_pstatus clr_mem_alloc(void *dev, size_t bytes, void **out) {
   clr_dev *d = dev;
   cl_int e = CL_SUCCESS;
-  if (!d || !out) return clr_error(CG_P_ERR_INVALID, "opencl: bad mem_alloc arguments");
+  if (!d || !out) return cg_host_error(CG_P_ERR_INVALID, "opencl: bad mem_alloc arguments");
   clr_buf *b = calloc(1, sizeof *b);
-  if (!b) return clr_error(CG_P_ERR_NOMEM, "%s: out of memory", d->pl->cfg->id);
+  if (!b) return cg_host_error(CG_P_ERR_NOMEM, "%s: out of memory", d->pl->cfg->id);
   b->mem = d->pl->cl.clCreateBuffer(d->ctx, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &e);
   if (!b->mem) {
     free(b);
-    return clr_error(CG_P_ERR_NOMEM, "%s: cannot allocate %zu bytes: %s (%d)", d->pl->cfg->id, bytes, cl_err_name(e), e);
+    return cg_host_error(CG_P_ERR_NOMEM, "%s: cannot allocate %zu bytes: %s (%d)", d->pl->cfg->id, bytes, cl_err_name(e), e);
   }
   b->bytes = bytes;
   pthread_mutex_lock(&d->mu);
@@ -409,7 +384,7 @@ static int in_bounds(const clr_buf *b, size_t off, size_t bytes) {
 cg_pstatus clr_copy_in(void *dev, void *buf, size_t off, const void *src, size_t bytes) {
   clr_dev *d = dev;
   if (!d || !in_bounds(buf, off, bytes) || (!src && bytes))
-    return clr_error(CG_P_ERR_INVALID, "opencl: copy_in of %zu bytes at %zu is out of bounds", bytes, off);
+    return cg_host_error(CG_P_ERR_INVALID, "opencl: copy_in of %zu bytes at %zu is out of bounds", bytes, off);
   if (!bytes) return CG_P_OK;
   cl_int e = d->pl->cl.clEnqueueWriteBuffer(d->q, ((clr_buf *)buf)->mem, CL_TRUE, off, bytes, src, 0, NULL, NULL);
   return e == CL_SUCCESS ? CG_P_OK : cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clEnqueueWriteBuffer");
@@ -418,7 +393,7 @@ cg_pstatus clr_copy_in(void *dev, void *buf, size_t off, const void *src, size_t
 cg_pstatus clr_copy_out(void *dev, void *dst, void *buf, size_t off, size_t bytes) {
   clr_dev *d = dev;
   if (!d || !in_bounds(buf, off, bytes) || (!dst && bytes))
-    return clr_error(CG_P_ERR_INVALID, "opencl: copy_out of %zu bytes at %zu is out of bounds", bytes, off);
+    return cg_host_error(CG_P_ERR_INVALID, "opencl: copy_out of %zu bytes at %zu is out of bounds", bytes, off);
   if (!bytes) return CG_P_OK;
   cl_int e = d->pl->cl.clEnqueueReadBuffer(d->q, ((clr_buf *)buf)->mem, CL_TRUE, off, bytes, dst, 0, NULL, NULL);
   return e == CL_SUCCESS ? CG_P_OK : cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clEnqueueReadBuffer");
@@ -427,7 +402,7 @@ cg_pstatus clr_copy_out(void *dev, void *dst, void *buf, size_t off, size_t byte
 cg_pstatus clr_copy_d2d(void *dev, void *dst, size_t dst_off, void *src, size_t src_off, size_t bytes) {
   clr_dev *d = dev;
   if (!d || !in_bounds(dst, dst_off, bytes) || !in_bounds(src, src_off, bytes))
-    return clr_error(CG_P_ERR_INVALID, "opencl: copy_d2d of %zu bytes is out of bounds", bytes);
+    return cg_host_error(CG_P_ERR_INVALID, "opencl: copy_d2d of %zu bytes is out of bounds", bytes);
   if (!bytes) return CG_P_OK;
   cl_int e = d->pl->cl.clEnqueueCopyBuffer(d->q, ((clr_buf *)src)->mem, ((clr_buf *)dst)->mem, src_off, dst_off,
                                            bytes, 0, NULL, NULL);
@@ -436,7 +411,7 @@ cg_pstatus clr_copy_d2d(void *dev, void *dst, size_t dst_off, void *src, size_t 
 
 cg_pstatus clr_synchronize(void *dev) {
   clr_dev *d = dev;
-  if (!d) return clr_error(CG_P_ERR_INVALID, "opencl: synchronize without a device");
+  if (!d) return cg_host_error(CG_P_ERR_INVALID, "opencl: synchronize without a device");
   cl_int e = d->pl->cl.clFinish(d->q);
   return e == CL_SUCCESS ? CG_P_OK : cl_fail(d->pl, CG_P_ERR_LAUNCH, e, "clFinish");
 }
@@ -460,9 +435,9 @@ void clr_dialect(cg_cstyle_dialect *d, const clr_devinfo *info) {
 cg_pstatus clr_render(void *dev, const cg_ir_program *prog, char **src, const char **lang) {
   clr_dev *d = dev;
   char err[512];
-  if (!d || !prog || !src) return clr_error(CG_P_ERR_INVALID, "opencl: bad render arguments");
+  if (!d || !prog || !src) return cg_host_error(CG_P_ERR_INVALID, "opencl: bad render arguments");
   *src = d->pl->cfg->render(prog, &d->slot->info, err, sizeof err);
-  if (!*src) return clr_error(CG_P_ERR_UNSUPPORTED, "%s: %s", d->pl->cfg->id, err);
+  if (!*src) return cg_host_error(CG_P_ERR_UNSUPPORTED, "%s: %s", d->pl->cfg->id, err);
   if (lang) *lang = "opencl";
   return CG_P_OK;
 }
@@ -476,7 +451,7 @@ static cg_pstatus build_failed(clr_dev *d, cl_program p, cl_int e) {
   char *log = calloc(n + 1, 1);
   if (log && n) d->pl->cl.clGetProgramBuildInfo(p, d->slot->id, CL_PROGRAM_BUILD_LOG, n, log, NULL);
   if (log && n > 4000) strcpy(log + 3900, "\n... (truncated)");
-  cg_pstatus st = clr_error(CG_P_ERR_COMPILE, "%s: clBuildProgram failed: %s (%d)\n%s", d->pl->cfg->id, cl_err_name(e), e,
+  cg_pstatus st = cg_host_error(CG_P_ERR_COMPILE, "%s: clBuildProgram failed: %s (%d)\n%s", d->pl->cfg->id, cl_err_name(e), e,
                             log && *log ? log : "(no build log)");
   free(log);
   return st;
@@ -511,7 +486,7 @@ static cg_pstatus program_blob(clr_dev *d, cl_program p, const char *src, void *
     free(b);
   }
   size_t m = strlen(src);
-  if (!(b = malloc(sizeof src_marker - 1 + m))) return clr_error(CG_P_ERR_NOMEM, "opencl: out of memory");
+  if (!(b = malloc(sizeof src_marker - 1 + m))) return cg_host_error(CG_P_ERR_NOMEM, "opencl: out of memory");
   memcpy(b, src_marker, sizeof src_marker - 1);
   memcpy(b + sizeof src_marker - 1, src, m);
   *blob = b;
@@ -522,7 +497,7 @@ static cg_pstatus program_blob(clr_dev *d, cl_program p, const char *src, void *
 cg_pstatus clr_compile(void *dev, const cg_ir_program *prog, const char *src, void **blob, size_t *size) {
   clr_dev *d = dev;
   cl_program p = NULL;
-  if (!d || !src || !blob || !size) return clr_error(CG_P_ERR_INVALID, "opencl: bad compile arguments");
+  if (!d || !src || !blob || !size) return cg_host_error(CG_P_ERR_INVALID, "opencl: bad compile arguments");
   cg_pstatus st = build_source(d, src, strlen(src), &p);
   if (st == CG_P_OK) st = program_blob(d, p, src, blob, size);
   if (st != CG_P_OK) {
@@ -561,7 +536,7 @@ static cg_pstatus program_for(clr_dev *d, const cg_ir_program *prog, const void 
   if (p) cl->clReleaseProgram(p);
   char err[512]; /* the driver refused the binary (e.g. it was updated): build from source */
   char *src = d->pl->cfg->render(prog, &d->slot->info, err, sizeof err);
-  if (!src) return clr_error(CG_P_ERR_COMPILE, "%s: binary refused (%s) and render failed: %s", d->pl->cfg->id, cl_err_name(e), err);
+  if (!src) return cg_host_error(CG_P_ERR_COMPILE, "%s: binary refused (%s) and render failed: %s", d->pl->cfg->id, cl_err_name(e), err);
   cg_pstatus st = build_source(d, src, strlen(src), out);
   free(src);
   return st;
@@ -571,13 +546,13 @@ cg_pstatus clr_program_load(void *dev, const cg_ir_program *prog, const void *bl
   clr_dev *d = dev;
   char name[80];
   cl_int e = CL_SUCCESS;
-  if (!d || !prog || !handle || !blob || !size) return clr_error(CG_P_ERR_INVALID, "opencl: bad program_load arguments");
+  if (!d || !prog || !handle || !blob || !size) return cg_host_error(CG_P_ERR_INVALID, "opencl: bad program_load arguments");
   clr_prog *p = calloc(1, sizeof *p);
   if (!p || !(p->param_bytes = calloc(prog->nparams + 1, sizeof *p->param_bytes)) ||
       !(p->param_flags = calloc(prog->nparams + 1, 1))) {
     if (p) free(p->param_bytes);
     free(p);
-    return clr_error(CG_P_ERR_NOMEM, "opencl: out of memory");
+    return cg_host_error(CG_P_ERR_NOMEM, "opencl: out of memory");
   }
   p->nparams = prog->nparams;
   p->nvars = prog->nvars;
@@ -631,9 +606,9 @@ static cg_pstatus set_args(clr_dev *d, clr_prog *p, const cg_launch_args *a, cl_
     clr_buf *b = a->bufs[i];
     size_t off = a->buf_offsets ? a->buf_offsets[i] : 0;
     cl_int e = CL_SUCCESS;
-    if (!b) return clr_error(CG_P_ERR_INVALID, "%s: launch: buffer %u is NULL", d->pl->cfg->id, i);
+    if (!b) return cg_host_error(CG_P_ERR_INVALID, "%s: launch: buffer %u is NULL", d->pl->cfg->id, i);
     if (off > b->bytes || p->param_bytes[i] > b->bytes - off)
-      return clr_error(CG_P_ERR_INVALID, "%s: launch: buffer %u (%zu bytes, offset %zu) is smaller than the %zu bytes the kernel may touch",
+      return cg_host_error(CG_P_ERR_INVALID, "%s: launch: buffer %u (%zu bytes, offset %zu) is smaller than the %zu bytes the kernel may touch",
                        d->pl->cfg->id, i, b->bytes, off, p->param_bytes[i]);
     cl_mem m = b->mem;
     size_t n = b->bytes - off;
@@ -698,18 +673,18 @@ cg_pstatus clr_launch(void *dev, void *handle, const cg_launch_args *args) {
   clr_dev *d = dev;
   clr_prog *p = handle;
   cg_launch_args a = {0};
-  if (!d || !p || !args) return clr_error(CG_P_ERR_INVALID, "opencl: bad launch arguments");
+  if (!d || !p || !args) return cg_host_error(CG_P_ERR_INVALID, "opencl: bad launch arguments");
   memcpy(&a, args, args->struct_size < sizeof a ? args->struct_size : sizeof a);
   if (a.nbufs != p->nparams || (p->nparams && !a.bufs))
-    return clr_error(CG_P_ERR_INVALID, "%s: launch: %u buffers given, kernel takes %u", d->pl->cfg->id, a.nbufs, p->nparams);
+    return cg_host_error(CG_P_ERR_INVALID, "%s: launch: %u buffers given, kernel takes %u", d->pl->cfg->id, a.nbufs, p->nparams);
   if (a.nvars != p->nvars || (p->nvars && !a.vars))
-    return clr_error(CG_P_ERR_INVALID, "%s: launch: %u variables given, kernel takes %u", d->pl->cfg->id, a.nvars, p->nvars);
+    return cg_host_error(CG_P_ERR_INVALID, "%s: launch: %u variables given, kernel takes %u", d->pl->cfg->id, a.nvars, p->nvars);
   cl_mem *subs = calloc(p->nparams + 1, sizeof *subs);
   bool *staged = calloc(p->nparams + 1, sizeof *staged);
   if (!subs || !staged) {
     free(subs);
     free(staged);
-    return clr_error(CG_P_ERR_NOMEM, "opencl: out of memory");
+    return cg_host_error(CG_P_ERR_NOMEM, "opencl: out of memory");
   }
   pthread_mutex_lock(&d->mu);
   cg_pstatus st = set_args(d, p, &a, subs, staged);

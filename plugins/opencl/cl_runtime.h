@@ -10,7 +10,7 @@
 #include <CL/cl.h>
 
 #include <cgrad/cstyle.h>
-#include <cgrad/plugin.h>
+#include <cgrad/plugin_host.h>
 
 /* What the runtime knows about a device when a plugin renders for it. */
 typedef struct {
@@ -58,8 +58,15 @@ void clr_release(void *ptr);
 const char *clr_compiler_id(void *dev);
 
 /* Host services from cg_plugin_entry (each plugin sets it once). */
-void clr_set_host(const cg_host_services *host);
-cg_pstatus clr_error(cg_pstatus st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-const char *clr_option(const char *key);
+
+/* The function-table slots every OpenCL-based plugin shares (all but id, version, init). */
+#define CLR_API_SLOTS                                                                      \
+  .shutdown = clr_shutdown, .device_count = clr_device_count, .device_props = clr_device_props, \
+  .device_open = clr_device_open, .device_close = clr_device_close, .mem_alloc = clr_mem_alloc, \
+  .mem_free = clr_mem_free, .copy_in = clr_copy_in, .copy_out = clr_copy_out,                 \
+  .copy_d2d = clr_copy_d2d, .render = clr_render, .compile = clr_compile,                     \
+  .program_load = clr_program_load, .program_unload = clr_program_unload,                     \
+  .launch = clr_launch, .synchronize = clr_synchronize, .release = clr_release,               \
+  .compiler_id = clr_compiler_id
 
 #endif

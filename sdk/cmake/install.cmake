@@ -1,5 +1,5 @@
 # Install rules of the plugin SDK (CMake component "sdk"), included by sdk/CMakeLists.txt:
-#   include/cgrad/{plugin,ir,ir_util,cstyle}.h   the SDK headers
+#   include/cgrad/{plugin,plugin_host,ir,ir_util,cstyle}.h   the SDK headers
 #   lib/libcgrad-sdk.a                            IR builder/verifier/text form + cstyle
 #   lib/cmake/cgrad-sdk/                          find_package(cgrad-sdk): target
 #                                                 cgrad::cgrad-sdk and cg_add_plugin()
@@ -21,7 +21,7 @@ _cg_header_define("${_cg_sdk_dir}/include/cgrad/ir.h" CG_IR_VERSION_MINOR CG_SDK
 set(CG_SDK_CMAKE_INSTALL_DIR "${CMAKE_INSTALL_LIBDIR}/cmake/cgrad-sdk")
 
 set(_cg_sdk_headers "")
-foreach(_h plugin.h ir.h ir_util.h cstyle.h)
+foreach(_h plugin.h plugin_host.h ir.h ir_util.h cstyle.h)
   if(EXISTS "${_cg_sdk_dir}/include/cgrad/${_h}")
     list(APPEND _cg_sdk_headers "${_cg_sdk_dir}/include/cgrad/${_h}")
   endif()

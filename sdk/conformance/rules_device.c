@@ -1,5 +1,5 @@
 /* Conformance rules 4.x (lifecycle and errors), 5.x (memory) and 6.x (render/compile
- * determinism), plus the kernel runner every device rule uses: build (render ->
+ * determinism, and 6.4 the optional graph slot), plus the kernel runner every device rule uses: build (render ->
  * compile -> program_load, as the core does) and run a program on host arrays. */
 #include <stdio.h>
 
@@ -515,6 +515,112 @@ static void r_blob_reload(conf *c, rres *r) {
   rdetail(r, "a copied %zu-byte binary loaded twice; the second runs after the first is unloaded", size);
 }
 
+/* ---- 6.4 the graph slot (ABI 1.1, optional) ---- */
+
+enum { G_N = 64 };
+
+/* One set of buffers for the chain t = a + 1; o = t + 1 (two launches of add1). */
+typedef struct {
+  void *a, *t, *o;
+  void *b0[2], *b1[2];
+  size_t off0[2];
+  cg_launch_args la[2];
+} gset;
+
+static cg_pstatus gset_init(conf *c, gset *g, float base, size_t a_off, uint32_t n1) {
+  const cg_plugin_api *a = &c->p.tbl;
+  float in[G_N + 4];
+  for (int i = 0; i < G_N + 4; i++) in[i] = base + (float)i;
+  cg_pstatus ps = a->mem_alloc(c->p.dev, sizeof in, &g->a);
+  if (!ps) ps = a->mem_alloc(c->p.dev, sizeof in, &g->t);
+  if (!ps) ps = a->mem_alloc(c->p.dev, sizeof in, &g->o);
+  if (!ps) ps = a->copy_in(c->p.dev, g->a, 0, in, sizeof in);
+  g->b0[0] = g->t, g->b0[1] = g->a, g->off0[0] = 0, g->off0[1] = a_off;
+  g->b1[0] = g->o, g->b1[1] = g->t;
+  cg_launch_args la = {.struct_size = sizeof la, .nbufs = 2, .global = {G_N, 1, 1}, .local = {1, 1, 1}};
+  g->la[0] = la, g->la[1] = la;
+  g->la[0].bufs = g->b0, g->la[0].buf_offsets = g->off0;
+  g->la[1].bufs = g->b1, g->la[1].global[0] = n1;
+  return ps;
+}
+
+static void gset_free(conf *c, gset *g) {
+  void *b[3] = {g->a, g->t, g->o};
+  for (int k = 0; k < 3; k++)
+    if (b[k]) c->p.tbl.mem_free(c->p.dev, b[k]);
+}
+
+/* Sets t and o to -1, then runs the set's two launches (directly, or one replay of
+ * graph with args `patch`), and reads o. */
+static cg_pstatus gset_run(conf *c, gset *g, void *const *h, void *graph, const cg_launch_args *patch, float *o) {
+  const cg_plugin_api *a = &c->p.tbl;
+  float m1[G_N + 4];
+  for (int i = 0; i < G_N + 4; i++) m1[i] = -1.0f;
+  cg_pstatus ps = a->copy_in(c->p.dev, g->t, 0, m1, sizeof m1);
+  if (!ps) ps = a->copy_in(c->p.dev, g->o, 0, m1, sizeof m1);
+  conf_msg_clear();
+  for (int k = 0; k < 2 && !ps && !graph; k++) ps = a->launch(c->p.dev, h[k], &g->la[k]);
+  if (!ps && graph) ps = a->graph_launch(c->p.dev, graph, patch);
+  if (!ps && a->synchronize) ps = a->synchronize(c->p.dev);
+  if (!ps) ps = a->copy_out(c->p.dev, o, g->o, 0, sizeof m1);
+  return ps;
+}
+
+/* A graph of two launches recorded with buffer set A, replayed as recorded, replayed
+ * with set B (other buffers, a byte offset, a smaller grid for the second launch), and
+ * as recorded again: every result must equal the same launches made directly. */
+static void r_graph(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  if (!a->graph_create || !a->graph_launch || !a->graph_free)
+    return rskip(r, "optional graph slot is NULL (the core replays launch by launch)");
+  cg_ir_program *ir = conf_kernel_add1(G_N, "conf_graph");
+  char why[1024] = "";
+  void *h = ir ? conf_build(&c->p, ir, why, sizeof why) : NULL;
+  free(ir);
+  if (!h) return rfail(r, "cannot build the kernel: %s", why);
+  void *hs[2] = {h, h}, *graph = NULL;
+  gset A = {0}, B = {0};
+  float da[G_N + 4], db[G_N + 4], got[G_N + 4];
+  cg_pstatus ps = gset_init(c, &A, 0.5f, 0, G_N);
+  if (!ps) ps = gset_init(c, &B, 100.25f, 4, G_N - 10);
+  if (!ps) ps = gset_run(c, &A, hs, NULL, NULL, da);
+  if (!ps) ps = gset_run(c, &B, hs, NULL, NULL, db);
+  const char *step = "direct launches";
+  if (!ps) {
+    step = "graph_create";
+    conf_msg_clear();
+    ps = a->graph_create(c->p.dev, 2, hs, A.la, &graph);
+    if (ps == CG_P_ERR_UNSUPPORTED) {
+      rskip(r, "graph_create answered CG_P_ERR_UNSUPPORTED: %s", conf_msg_or("no message"));
+      goto done;
+    }
+  }
+  struct { gset *g; const cg_launch_args *patch; const float *want; const char *what; } runs[] = {
+      {&A, NULL, da, "replay as recorded"}, {&B, B.la, db, "replay patched with other buffers, offset, grid"},
+      {&A, NULL, da, "replay as recorded after patching"}};
+  for (int k = 0; k < 3 && !ps; k++) {
+    step = runs[k].what;
+    if ((ps = gset_run(c, runs[k].g, hs, graph, runs[k].patch, got))) break;
+    for (int i = 0; i < G_N + 4; i++)
+      if (got[i] != runs[k].want[i]) {
+        rfail(r, "%s: out[%d] = %g, direct launches gave %g", runs[k].what, i, (double)got[i], (double)runs[k].want[i]);
+        goto done;
+      }
+  }
+  for (int i = 0; !ps && i < G_N; i++) /* the direct launches themselves, against the host */
+    if (db[i] != (i < G_N - 10 ? 100.25f + (float)(i + 1) + 2.0f : -1.0f)) {
+      rfail(r, "direct launches of set B: out[%d] = %g", i, (double)db[i]);
+      goto done;
+    }
+  if (ps) rfail(r, "%s: %s: %s", step, conf_pstatus_name(ps), conf_msg_or("no message"));
+  else rdetail(r, "2-launch graph replayed as recorded, patched (buffers, byte offset, grid) and restored");
+done:
+  if (graph) a->graph_free(c->p.dev, graph);
+  gset_free(c, &A);
+  gset_free(c, &B);
+  a->program_unload(c->p.dev, h);
+}
+
 const rule_def conf_device_rules[] = {
     {"4.1", "devices enumerate with sane properties; zero devices is valid", NEED_PLUGIN, r_devices},
     {"4.2", "a second init gives an independent context or fails cleanly", NEED_PLUGIN, r_double_init},
@@ -529,5 +635,6 @@ const rule_def conf_device_rules[] = {
     {"6.1", "render is deterministic (same IR -> same source and language)", NEED_PLUGIN | NEED_DEVICE, r_render_det},
     {"6.2", "compile is deterministic (same IR -> same binary)", NEED_PLUGIN | NEED_DEVICE, r_compile_det},
     {"6.3", "a copied binary loads twice; programs unload independently", NEED_PLUGIN | NEED_DEVICE, r_blob_reload},
+    {"6.4", "graph slot (optional): replays, patched or not, equal direct launches", NEED_PLUGIN | NEED_DEVICE, r_graph},
     {NULL, NULL, 0, NULL},
 };

@@ -65,6 +65,8 @@ typedef struct {
   unsigned used;         /* bit per cg_ir_scalar used anywhere */
   char vecs[64][48];     /* vector type names already typedef'd (C) */
   int nvecs;
+  int dyn_local;         /* DEFINE_LOCALs are carved from cg_dsmem (dyn_local_decl) */
+  size_t dyn_off;        /* next free byte of cg_dsmem */
 } rc;
 
 static int fail(rc *r, uint32_t i, const char *msg) {
@@ -373,7 +375,17 @@ static int32_t address(rc *r, int32_t ptr, const char **idx) {
 
 /* Does a vector of scalar s need lane-by-lane memory access? */
 static int vmem_lanes(const rc *r, int s) {
-  return r->d->vmem == CG_CSTYLE_VMEM_LANES || emulated(r, s);
+  return r->d->vmem == CG_CSTYLE_VMEM_LANES || r->d->vmem == CG_CSTYLE_VMEM_HELPER || emulated(r, s);
+}
+/* Does a vector access of scalar s in space sp go through cg_vload/cg_vstore? */
+static int vmem_helper(const rc *r, int s, int sp, int vec) {
+  return r->d->vmem == CG_CSTYLE_VMEM_HELPER && vec > 1 && sp != CG_IR_AS_REG &&
+         !(s == CG_IR_BOOL && r->d->bool_mem_type);
+}
+/* "cg_vload<T, N>" / "cg_vstore<T, N>" and the memory vector type of (s, vec). */
+static void helper_names(const rc *r, int s, int vec, const char *fn, char *call, size_t n, char *mt, size_t mn) {
+  snprintf(call, n, "%s<%s, %d>", fn, mscalar(r, s), vec);
+  snprintf(mt, mn, nz(r->d->vec_type_fmt), mscalar(r, s), vec);
 }
 
 /* Text of a LOAD of width vec, scalar s, from base[idx]. */
@@ -385,6 +397,10 @@ static void load_text(rc *r, sbuf *o, int32_t base, const char *idx, int s, int 
   if (vec == 1) {
     snprintf(x, sizeof x, "%s[%s]", bn, idx);
     conv_in(r, o, s, sp, x);
+  } else if (vmem_helper(r, s, sp, vec) && !emulated(r, s)) {
+    char call[96], mt[48];
+    helper_names(r, s, vec, "cg_vload", call, sizeof call, mt, sizeof mt);
+    sb_add(o, "%s(%s + (%s))", call, bn, idx);
   } else if (vmem_lanes(r, s)) {
     sb_add(o, nz(r->d->vec_ctor_fmt), vt);
     for (int k = 0; k < vec; k++) {
@@ -411,7 +427,24 @@ static void store_stmt(rc *r, uint32_t i) {
   sbuf o = {0};
   vtype(r, s, vec, vt, sizeof vt);
   if (in->nsrc > 2) sb_add(&o, "if (%s) ", r->name[cg_ir_src(r->p, in, 2)]);
-  if (vec == 1 || vmem_lanes(r, s)) {
+  if (vmem_helper(r, s, sp, vec)) {
+    char call[96], mt[48];
+    helper_names(r, s, vec, "cg_vstore", call, sizeof call, mt, sizeof mt);
+    sb_add(&o, "%s(%s + (%s), ", call, bn, idx);
+    if (emulated(r, s)) { /* convert lane by lane into the storage vector */
+      sb_add(&o, nz(r->d->vec_ctor_fmt), mt);
+      for (int k = 0; k < vec; k++) {
+        opnd(r, val, k, v, sizeof v);
+        sb_add(&o, "%s", k ? ", " : "");
+        conv_out(r, &o, s, sp, v);
+      }
+      sb_add(&o, "%s", nz(r->d->vec_ctor_close));
+    } else {
+      opnd(r, val, -1, v, sizeof v);
+      sb_add(&o, "%s", v);
+    }
+    sb_add(&o, ");");
+  } else if (vec == 1 || vmem_lanes(r, s)) {
     sb_add(&o, "%s", vec > 1 ? "{ " : "");
     for (int k = 0; k < vec; k++) {
       opnd(r, val, vec > 1 ? k : -1, v, sizeof v);
@@ -525,12 +558,52 @@ static int special_inst(rc *r, uint32_t i) {
   return 0;
 }
 
+/* Vector LOAD of an emulated 16-bit float through cg_vload: one wide load of the
+ * storage type into valN_m, then the lanes converted (the gate guards the load). */
+static int load_emulated_vec(rc *r, uint32_t i, int32_t base, const char *idx) {
+  const cg_ir_inst *in = &r->ins[i];
+  int s = in->type.scalar, vec = in->type.vec, sp = r->ins[base].type.space;
+  char call[96], mt[48], g[NAMELEN], alt[NAMELEN], x[NAMELEN + 16];
+  helper_names(r, s, vec, "cg_vload", call, sizeof call, mt, sizeof mt);
+  sbuf o = {0};
+  if (in->nsrc == 3) opnd(r, cg_ir_src(r->p, in, 1), -1, g, sizeof g);
+  sb_add(&o, "%s val%u_m = ", mt, i);
+  if (in->nsrc == 3) sb_add(&o, "%s ? ", g);
+  sb_add(&o, "%s(%s + (%s))", call, r->name[base], idx);
+  if (in->nsrc == 3) sb_add(&o, " : %s%s", mt, "{}");
+  sb_add(&o, ";");
+  line_sb(r, &o);
+  free(o.s);
+  memset(&o, 0, sizeof o);
+  char vt[48];
+  def_open(r, &o, i, "val");
+  vtype(r, s, vec, vt, sizeof vt);
+  if (in->nsrc == 3) sb_add(&o, "%s ? ", g);
+  sb_add(&o, nz(r->d->vec_ctor_fmt), vt);
+  for (int k = 0; k < vec; k++) {
+    char m[NAMELEN];
+    snprintf(m, sizeof m, "val%u_m", i);
+    lane_of(r, m, k, x, sizeof x);
+    sb_add(&o, "%s", k ? ", " : "");
+    conv_in(r, &o, s, sp, x);
+  }
+  sb_add(&o, "%s", nz(r->d->vec_ctor_close));
+  if (in->nsrc == 3) {
+    opnd(r, cg_ir_src(r->p, in, 2), -1, alt, sizeof alt);
+    sb_add(&o, " : %s", alt);
+  }
+  def_close(r, &o);
+  return 0;
+}
+
 static int load_inst(rc *r, uint32_t i) {
   const cg_ir_inst *in = &r->ins[i];
   const char *idx;
   int32_t base = address(r, cg_ir_src(r->p, in, 0), &idx);
   char g[NAMELEN], alt[NAMELEN];
   sbuf o = {0};
+  int s = in->type.scalar, vec = in->type.vec;
+  if (vmem_helper(r, s, r->ins[base].type.space, vec) && emulated(r, s)) return load_emulated_vec(r, i, base, idx);
   def_open(r, &o, i, "val");
   if (in->nsrc == 3) {
     opnd(r, cg_ir_src(r->p, in, 1), -1, g, sizeof g);
@@ -575,6 +648,22 @@ static int wmma_inst(rc *r, uint32_t i) {
   return 0;
 }
 
+/* Bytes a DEFINE_LOCAL takes in the dynamic shared memory (16-byte granules). */
+static size_t local_size(const cg_ir_inst *in) {
+  size_t es = cg_ir_scalar_size(in->type.scalar);
+  size_t n = in->arg > 0 ? (size_t)in->arg * (es ? es : 1) : 0;
+  return (n + 15) & ~(size_t)15;
+}
+
+size_t cg_cstyle_local_bytes(const cg_ir_program *p) {
+  size_t total = 0;
+  if (!p) return 0;
+  const cg_ir_inst *ins = cg_ir_insts(p);
+  for (uint32_t i = 0; i < p->ninsts; i++)
+    if (ins[i].op == CG_IR_DEFINE_LOCAL) total += local_size(&ins[i]);
+  return total;
+}
+
 /* Declarations and control flow. */
 static int struct_inst(rc *r, uint32_t i) {
   const cg_ir_inst *in = &r->ins[i];
@@ -583,6 +672,11 @@ static int struct_inst(rc *r, uint32_t i) {
   switch (in->op) {
   case CG_IR_DEFINE_LOCAL:
     snprintf(r->name[i], NAMELEN, "smem%u", i);
+    if (r->dyn_local) { /* a slice of the dynamic shared memory */
+      line(r, "%s *%s = (%s *)(cg_dsmem + %zu);", mscalar(r, s), r->name[i], mscalar(r, s), r->dyn_off);
+      r->dyn_off += local_size(in);
+      return 0;
+    }
     line(r, "%s%s %s[%lld];", nz(r->d->local_decl), mscalar(r, s), r->name[i], (long long)in->arg);
     return 0;
   case CG_IR_DEFINE_REG:
@@ -638,9 +732,12 @@ static int emit_inst(rc *r, uint32_t i) {
   case CG_IR_STORE: store_stmt(r, i); return 0;
   case CG_IR_BITCAST: return bitcast_inst(r, i);
   case CG_IR_VECTORIZE: return vectorize_inst(r, i);
-  case CG_IR_GEP:
-    lane_of(r, r->name[cg_ir_src(r->p, in, 0)], (int)in->arg, r->name[i], NAMELEN);
+  case CG_IR_GEP: {
+    char t[NAMELEN];
+    lane_of(r, r->name[cg_ir_src(r->p, in, 0)], (int)in->arg, t, sizeof t);
+    memcpy(r->name[i], t, NAMELEN); /* via t: source and destination are rows of one table */
     return 0;
+  }
   case CG_IR_WMMA: return wmma_inst(r, i);
   case CG_IR_DEFINE_LOCAL: case CG_IR_DEFINE_REG: case CG_IR_RANGE: case CG_IR_IF:
   case CG_IR_ENDRANGE: case CG_IR_ENDIF: case CG_IR_BARRIER:
@@ -693,7 +790,10 @@ static int emit_preamble(rc *r) {
   if (r->used >> CG_IR_FLOAT64 & 1) sb_add(&r->out, "%s", nz(d->f64_preamble));
   for (uint32_t i = 0; i < r->n; i++)
     if (r->ins[i].type.vec > 4 && d->lane == CG_CSTYLE_LANE_XYZW) return fail(r, i, "vector wider than 4 lanes");
-  if ((r->used >> CG_IR_FLOAT16 & 1) && emulated(r, CG_IR_FLOAT16)) emit_tpl(r, cg__cstyle_half_tpl);
+  if ((r->used >> CG_IR_FLOAT16 & 1) && emulated(r, CG_IR_FLOAT16)) {
+    if (d->half_helpers) sb_add(&r->out, "%s", d->half_helpers);
+    else emit_tpl(r, cg__cstyle_half_tpl);
+  }
   if ((r->used >> CG_IR_BFLOAT16 & 1) && emulated(r, CG_IR_BFLOAT16)) emit_tpl(r, cg__cstyle_bf16_tpl);
   for (uint32_t i = 0; i < r->n && d->vec_typedef; i++)
     if (r->ins[i].type.vec > 1 && r->ins[i].type.scalar != CG_IR_VOID &&
@@ -751,6 +851,8 @@ static void emit_signature(rc *r) {
   if (r->d->extra_params) sb_add(o, "%s%s", p->nparams + p->nvars ? ", " : "", r->d->extra_params);
   sb_add(o, ") {\n");
   r->depth = 1;
+  r->dyn_local = r->d->dyn_local_decl && cg_cstyle_local_bytes(p) > r->d->dyn_local_min;
+  if (r->dyn_local) line(r, "%s", r->d->dyn_local_decl);
 }
 
 /* ---- entry points ---- */

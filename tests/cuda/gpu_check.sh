@@ -14,9 +14,13 @@ echo "== ctest"; (cd "$root/rel" && ctest --output-on-failure -V 2>&1 | grep -vE
 plugin="$root/rel/plugins.d/libcgrad-cuda.so"
 cs=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 if [ -x "$cs" ]; then
-  for tool in memcheck racecheck synccheck; do
-    echo "== compute-sanitizer --tool $tool"
-    "$cs" --tool "$tool" --error-exitcode 9 "$root/rel/tests/cuda_test_numeric" "$plugin" 2>&1 | tail -4 || status=1
+  for t in numeric graph mma; do
+    for tool in memcheck racecheck synccheck; do
+      [ "$t" = graph ] && [ "$tool" != memcheck ] && continue # no shared memory or barriers there
+      echo "== compute-sanitizer --tool $tool cuda_test_$t"
+      "$cs" --tool "$tool" --error-exitcode 9 "$root/rel/tests/cuda_test_$t" "$plugin" >"$root.cs.log" 2>&1 || status=1
+      grep -E "ERROR SUMMARY|RACECHECK SUMMARY|failure" "$root.cs.log" | tail -3
+    done
   done
 else
   echo "== compute-sanitizer not found"

@@ -432,6 +432,127 @@ static void test_wmma(int shape) {
   for (int k = 0; k < 3; k++) T.api->mem_free(T.dev, bufs[k]);
 }
 
+/* Launch prog (built) with buffers and byte offsets; returns 0 on success. */
+static int launch_off(const cg_ir_program *p, void *h, void **bufs, size_t *offs) {
+  cg_launch_args a = {sizeof a, p->nparams, bufs, offs, 0, 0, NULL, {0}, {0}, NULL};
+  memcpy(a.global, p->global, sizeof a.global);
+  memcpy(a.local, p->local, sizeof a.local);
+  int ok = T.api->launch(T.dev, h, &a) == CG_P_OK && T.api->synchronize(T.dev) == CG_P_OK;
+  CHECK(ok, "launch %s: %s", p->name, th_last_error());
+  return ok ? 0 : -1;
+}
+
+/* Vector memory: out[4i..+3] = 2*in[4i..+3] (f32x4 LOAD/STORE) and, for float16,
+ * o[8i..+7] = i < n ? h[8i..+7] + h[8i..+7] : 1.5 (gated f16x8 LOAD), each at aligned
+ * and misaligned byte offsets: the renderer's wide accesses must fall back. */
+static void test_vecmem(void) {
+  enum { NV = 256, F = 4 * NV, H = 8 * NV, NH = 200 };
+  float in[F + 8], out[F + 8];
+  uint16_t hin[H + 8], hout[H + 8];
+  for (int k = 0; k < F + 8; k++) in[k] = frand(-10, 10);
+  for (int k = 0; k < H + 8; k++) hin[k] = th_f2h(frand(-10, 10));
+  cg_ir_builder *b = cg_irb_new("vec_f32x4_f16x8");
+  int po = cg_irb_param(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, F), pi = cg_irb_param(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, F);
+  int pho = cg_irb_param(b, CG_IR_FLOAT16, CG_IR_PARAM_WRITE, H), phi = cg_irb_param(b, CG_IR_FLOAT16, CG_IR_PARAM_READ, H);
+  cg_ir_type p4 = cg_ir_ptr(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), v4 = f32t, h8p = cg_ir_ptr(CG_IR_FLOAT16, CG_IR_AS_GLOBAL), h8 = cg_ir_t(CG_IR_FLOAT16);
+  cg_ir_type vt = cg_ir_t(CG_IR_VOID);
+  int32_t O = th_op(b, CG_IR_PARAM, p4, 0, 0, 0, 0, po), I = th_op(b, CG_IR_PARAM, p4, 0, 0, 0, 0, pi);
+  int32_t HO = th_op(b, CG_IR_PARAM, h8p, 0, 0, 0, 0, pho), HI = th_op(b, CG_IR_PARAM, h8p, 0, 0, 0, 0, phi);
+  p4.vec = 4, v4.vec = 4, h8p.vec = 8, h8.vec = 8;
+  int32_t i = th_gid(b, 64), i4 = th_op(b, CG_IR_MUL, i32t, 2, i, ic(b, 4), 0, 0), i8 = th_op(b, CG_IR_MUL, i32t, 2, i, ic(b, 8), 0, 0);
+  int32_t x = th_op(b, CG_IR_LOAD, v4, 1, th_op(b, CG_IR_INDEX, p4, 2, I, i4, 0, 0), 0, 0, 0);
+  th_op(b, CG_IR_STORE, vt, 2, th_op(b, CG_IR_INDEX, p4, 2, O, i4, 0, 0), th_op(b, CG_IR_ADD, v4, 2, x, x, 0, 0), 0, 0);
+  int32_t gate = th_op(b, CG_IR_CMPLT, boolt, 2, i, ic(b, NH), 0, 0);
+  int32_t c15 = cg_irb_const_f(b, CG_IR_FLOAT16, 1.5), c8[8];
+  for (int k = 0; k < 8; k++) c8[k] = c15;
+  int32_t alt = cg_irb_emit(b, CG_IR_VECTORIZE, h8, 8, c8, 0);
+  int32_t hx = th_op(b, CG_IR_LOAD, h8, 3, th_op(b, CG_IR_INDEX, h8p, 2, HI, i8, 0, 0), gate, alt, 0);
+  th_op(b, CG_IR_STORE, vt, 2, th_op(b, CG_IR_INDEX, h8p, 2, HO, i8, 0, 0), th_op(b, CG_IR_ADD, h8, 2, hx, hx, 0, 0), 0, 0);
+  launch1(b, NV / 64, 64);
+  cg_ir_program *p = cg_irb_finish(b);
+  cg_irb_free(b);
+  void *h = th_build(&T, p);
+  CHECK(h != NULL, "building the vector kernel failed");
+  void *bufs[4] = {upload(NULL, sizeof out), upload(in, sizeof in), upload(NULL, sizeof hout), upload(hin, sizeof hin)};
+  size_t offs[3][4] = {{0, 0, 0, 0}, {16, 32, 16, 32}, {4, 12, 2, 6}}; /* aligned, aligned, misaligned */
+  int bad = 0;
+  for (int c = 0; c < 3 && h; c++) {
+    if (launch_off(p, h, bufs, offs[c]) != 0) break;
+    download(out, bufs[0], sizeof out);
+    download(hout, bufs[2], sizeof hout);
+    for (int k = 0; k < F; k++)
+      if (out[k + offs[c][0] / 4] != 2 * in[k + offs[c][1] / 4] && bad++ < 5)
+        CHECK(0, "vec f32x4 (offsets %zu/%zu) [%d] = %g, want %g", offs[c][0], offs[c][1], k, out[k + offs[c][0] / 4],
+              2 * in[k + offs[c][1] / 4]);
+    for (int k = 0; k < H; k++) {
+      float want = k / 8 < NH ? th_h2f(th_f2h(2 * th_h2f(hin[k + offs[c][3] / 2]))) : 3.0f;
+      float got = th_h2f(hout[k + offs[c][2] / 2]);
+      if (got != want && bad++ < 5) CHECK(0, "vec f16x8 (offsets %zu/%zu) [%d] = %g, want %g", offs[c][2], offs[c][3], k, got, want);
+    }
+  }
+  printf("vector memory f32x4 / gated f16x8, aligned and misaligned offsets: %d mismatches\n", bad);
+  for (int k = 0; k < 4; k++) T.api->mem_free(T.dev, bufs[k]);
+  if (h) T.api->program_unload(T.dev, h);
+  free(p);
+}
+
+/* Shared memory above 48 KB: a 64 KB float array and a 4 KB int array (dynamic shared
+ * memory); each of 256 work-items fills 64 floats and 4 ints, then reads back the
+ * mirrored position after a barrier: out[g][j] = x[g][16383 - j] + (16383 - j) % 1000. */
+static void test_big_smem(void) {
+  enum { G = 4, L = 256, S = 16384, PER = S / L, SI = 1024 };
+  cg_device_props pr = {.struct_size = sizeof pr};
+  T.api->device_props(T.ctx, 0, &pr);
+  if (pr.local_mem_bytes < S * 4 + SI * 4) {
+    printf("big shared memory: device offers %u bytes, skipped\n", pr.local_mem_bytes);
+    return;
+  }
+  float *x = malloc(sizeof(float) * G * S), *out = malloc(sizeof(float) * G * S);
+  for (int k = 0; k < G * S; k++) x[k] = frand(-1, 1);
+  cg_ir_builder *b = cg_irb_new("big_smem");
+  int px = cg_irb_param(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, G * S), po = cg_irb_param(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, G * S);
+  cg_ir_type gp = cg_ir_ptr(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), vt = cg_ir_t(CG_IR_VOID);
+  int32_t X = th_op(b, CG_IR_PARAM, gp, 0, 0, 0, 0, px), O = th_op(b, CG_IR_PARAM, gp, 0, 0, 0, 0, po);
+  int32_t g = th_op(b, CG_IR_SPECIAL, i32t, 0, 0, 0, 0, 3 * CG_IR_SPECIAL_GROUP);
+  int32_t l = th_op(b, CG_IR_SPECIAL, i32t, 0, 0, 0, 0, 3 * CG_IR_SPECIAL_LOCAL);
+  int32_t sf = th_op(b, CG_IR_DEFINE_LOCAL, cg_ir_ptr(CG_IR_FLOAT32, CG_IR_AS_LOCAL), 0, 0, 0, 0, S);
+  int32_t si = th_op(b, CG_IR_DEFINE_LOCAL, cg_ir_ptr(CG_IR_INT32, CG_IR_AS_LOCAL), 0, 0, 0, 0, SI);
+  int32_t base = th_op(b, CG_IR_MUL, i32t, 2, g, ic(b, S), 0, 0);
+  int32_t j = th_op(b, CG_IR_RANGE, i32t, 2, ic(b, 0), ic(b, PER), 0, 0);
+  int32_t e = th_op(b, CG_IR_ADD, i32t, 2, th_op(b, CG_IR_MUL, i32t, 2, l, ic(b, PER), 0, 0), j, 0, 0);
+  th_op(b, CG_IR_STORE, vt, 2, th_at(b, sf, e), th_op(b, CG_IR_LOAD, f32t, 1, th_at(b, X, th_op(b, CG_IR_ADD, i32t, 2, base, e, 0, 0)), 0, 0, 0), 0, 0);
+  th_op(b, CG_IR_ENDRANGE, vt, 1, j, 0, 0, 0);
+  int32_t j2 = th_op(b, CG_IR_RANGE, i32t, 2, ic(b, 0), ic(b, SI / L), 0, 0);
+  int32_t e2 = th_op(b, CG_IR_ADD, i32t, 2, th_op(b, CG_IR_MUL, i32t, 2, l, ic(b, SI / L), 0, 0), j2, 0, 0);
+  th_op(b, CG_IR_STORE, vt, 2, th_at(b, si, e2), th_op(b, CG_IR_MOD, i32t, 2, e2, ic(b, 1000), 0, 0), 0, 0);
+  th_op(b, CG_IR_ENDRANGE, vt, 1, j2, 0, 0, 0);
+  th_op(b, CG_IR_BARRIER, vt, 0, 0, 0, 0, 0);
+  int32_t j3 = th_op(b, CG_IR_RANGE, i32t, 2, ic(b, 0), ic(b, PER), 0, 0);
+  int32_t e3 = th_op(b, CG_IR_ADD, i32t, 2, th_op(b, CG_IR_MUL, i32t, 2, l, ic(b, PER), 0, 0), j3, 0, 0);
+  int32_t m = th_op(b, CG_IR_SUB, i32t, 2, ic(b, S - 1), e3, 0, 0);
+  int32_t v = th_op(b, CG_IR_LOAD, f32t, 1, th_at(b, sf, m), 0, 0, 0);
+  int32_t w = th_op(b, CG_IR_LOAD, i32t, 1, th_at(b, si, th_op(b, CG_IR_MOD, i32t, 2, m, ic(b, SI), 0, 0)), 0, 0, 0);
+  int32_t r = th_op(b, CG_IR_ADD, f32t, 2, v, th_op(b, CG_IR_CAST, f32t, 1, w, 0, 0, 0), 0, 0);
+  th_op(b, CG_IR_STORE, vt, 2, th_at(b, O, th_op(b, CG_IR_ADD, i32t, 2, base, e3, 0, 0)), r, 0, 0);
+  th_op(b, CG_IR_ENDRANGE, vt, 1, j3, 0, 0, 0);
+  launch1(b, G, L);
+  void *bufs[2] = {upload(x, sizeof(float) * G * S), upload(NULL, sizeof(float) * G * S)};
+  if (run(b, bufs, NULL, NULL)) {
+    download(out, bufs[1], sizeof(float) * G * S);
+    int bad = 0;
+    for (int gg = 0; gg < G; gg++)
+      for (int k = 0; k < S; k++) {
+        int mm = S - 1 - k;
+        float want = x[gg * S + mm] + (float)((mm % SI) % 1000);
+        if (out[gg * S + k] != want && bad++ < 5) CHECK(0, "big smem [%d][%d] = %g, want %g", gg, k, out[gg * S + k], want);
+      }
+    printf("shared memory 68 KB (dynamic, above the 48 KB static limit): %d mismatches\n", bad);
+  }
+  for (int k = 0; k < 2; k++) T.api->mem_free(T.dev, bufs[k]);
+  free(x);
+  free(out);
+}
+
 /* A compile error comes back as CG_P_ERR_COMPILE with the NVRTC log. */
 static void test_compile_error(void) {
   cg_ir_builder *b = cg_irb_new("broken");
@@ -469,6 +590,8 @@ int main(int argc, char **argv) {
   test_gated_load();
   test_wmma(0);
   test_wmma(1);
+  test_vecmem();
+  test_big_smem();
   test_compile_error();
   th_unload(&T);
   printf("%s: %d failure(s)\n", th_failures ? "FAILED" : "ok", th_failures);

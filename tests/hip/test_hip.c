@@ -257,7 +257,7 @@ static int t_nvrtc(const char *cuda_path) {
 }
 
 int main(int argc, char **argv) {
-  hip__set_host(&g_host);
+  cg_host_set(&g_host);
   if (argc >= 2 && !strcmp(argv[1], "compile")) return t_compile();
   if (argc >= 2 && !strcmp(argv[1], "targets")) return t_targets();
   if (argc >= 3 && !strcmp(argv[1], "device")) return t_device(argv[2]);

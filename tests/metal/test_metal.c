@@ -254,7 +254,7 @@ static int t_device(const char *path) {
 
 int main(int argc, char **argv) {
   static const cg_host_services host = {sizeof host, NULL, NULL, h_set_error, NULL};
-  mt__set_host(&host);
+  cg_host_set(&host);
   if (argc >= 3 && !strcmp(argv[1], "golden")) return t_golden(argv[2]);
   if (argc >= 5 && !strcmp(argv[1], "syntax")) return t_syntax(argv[2], argv[3], argv[4]);
   if (argc >= 3 && !strcmp(argv[1], "device")) return t_device(argv[2]);

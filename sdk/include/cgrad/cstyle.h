@@ -63,7 +63,14 @@ typedef enum {
 typedef enum {
   CG_CSTYLE_VMEM_LANES, /* one scalar access per lane, then build the vector */
   CG_CSTYLE_VMEM_CAST,  /* *(VT *)(ptr); with vec_typedef the unaligned type VT_u */
-  CG_CSTYLE_VMEM_VLOAD  /* vloadN(0, ptr) / vstoreN(v, 0, ptr) (OpenCL) */
+  CG_CSTYLE_VMEM_VLOAD, /* vloadN(0, ptr) / vstoreN(v, 0, ptr) (OpenCL) */
+  /* Global and local memory through helpers the dialect's preamble defines (CUDA):
+   *   cg_vload<T, N>(const T *p) -> vector type of (T, N); cg_vstore<T, N>(T *p, v)
+   * with T the memory scalar type. The helpers may test the address at run time and
+   * use one wide access when it is aligned (the IR promises no alignment). Emulated
+   * 16-bit floats are loaded as a vector of their storage type, then converted lane by
+   * lane; register arrays (DEFINE_REG) always go lane by lane. */
+  CG_CSTYLE_VMEM_HELPER
 } cg_cstyle_vmem;
 
 /* Math functions the dialect names (index of cg_cstyle_dialect.math). */
@@ -123,6 +130,17 @@ typedef struct cg_cstyle_dialect {
   const char *bf16_preamble;      /* emitted after preamble when bfloat16 is used */
   const char *f64_preamble;       /* emitted after preamble when float64 is used */
   cg_cstyle_wmma_fn wmma;         /* NULL = WMMA unsupported (render fails) */
+  /* Appended fields (zero in older initializers keeps the old behaviour): */
+  const char *half_helpers;       /* NULL = the portable emulation; else the definitions
+                                     of cg_h2f, cg_f2h and cg_rh for an EMULATED float16,
+                                     with the same results (e.g. hardware conversions) */
+  const char *dyn_local_decl;     /* NULL = DEFINE_LOCAL arrays are always declared with
+                                     local_decl; else a declaration of the byte array
+                                     `cg_dsmem` (dynamic shared memory), used when the
+                                     program's local arrays need more than dyn_local_min
+                                     bytes: each array is then a pointer into cg_dsmem at
+                                     the offsets cg_cstyle_local_bytes counts */
+  unsigned dyn_local_min;
 } cg_cstyle_dialect;
 
 /* Predefined dialects (const; copy to modify). Only c and opencl are tested in-tree
@@ -139,6 +157,10 @@ extern const cg_cstyle_dialect cg_cstyle_metal;
  * out of memory). The program should have passed cg_ir_verify. */
 char *cg_cstyle_render(const cg_ir_program *p, const cg_cstyle_dialect *d, char *err,
                        size_t errlen);
+
+/* Bytes of all of p's DEFINE_LOCAL arrays, each starting at a multiple of 16 bytes, in
+ * program order: the dynamic shared memory a program rendered with dyn_local_decl needs. */
+size_t cg_cstyle_local_bytes(const cg_ir_program *p);
 
 /* The function name the renderer gives p's kernel (p->name if it is a non-empty C
  * identifier, else "k_" + sanitized name), for dlsym / clCreateKernel. Writes at most
