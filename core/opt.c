@@ -386,8 +386,10 @@ typedef struct { cg_plan p; double t; } cand;
 static void keep(cand *beam, int *n, int width, const cg_plan *p, double t) {
   for (int i = 0; i < *n; i++)
     if (same_plan(&beam[i].p, p)) return;
-  int i = *n < width ? (*n)++ : width - 1;
-  if (i == width - 1 && *n == width && beam[i].t <= t) return;
+  int i;
+  if (*n < width) i = (*n)++;
+  else if (beam[width - 1].t > t) i = width - 1; /* full: replaces the worst */
+  else return;
   beam[i] = (cand){*p, t};
   for (; i > 0 && beam[i].t < beam[i - 1].t; i--) {
     cand c = beam[i]; beam[i] = beam[i - 1]; beam[i - 1] = c;
