@@ -8,7 +8,7 @@
  *   heuristics        CPU: register tile (UPCAST) of the output axes that some operand
  *                     does not depend on, loads contiguous along the wide one; otherwise
  *                     an inner LOOP of up to 1024 outputs. GPU: LOCAL over the output,
- *                     GROUP for reduces much longer than the work-group
+ *                     GROUP for long reduces with few outputs (GEMV, row sums)
  *   BEAM=n            hill climb from the heuristic with the n best plans per round
  *
  * How the plan becomes index math is lower.c's job; the expansion of UPCAST/UNROLL and
@@ -246,13 +246,13 @@ static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
   for (int a = 0; a < p->nout; a++) outn *= p->ax[a].size;
   for (int a = p->nout; a < p->naxes; a++) rn *= p->ax[a].size;
   int64_t lmax = props->max_local_size < 128 ? props->max_local_size : 128;
-  if (p->naxes > p->nout && rn >= 256) { /* long reduce: split it over a work-group */
+  /* a long reduce with few outputs (GEMV, row sums): split it over a work-group */
+  if (p->naxes > p->nout && rn >= 256 && (outn <= 65536 || rn >= outn)) {
     int r = p->naxes - 1;
     for (int64_t g = pow2_at_most(lmax); g >= 16; g /= 2)
       if (p->ax[r].size % g == 0 && p->ax[r].size >= 4 * g) { try_opt(p, CG_OPT_GROUP, r, g, props); break; }
     if (p->nopts) return;
   }
-  (void)outn;
   int64_t left = lmax;
   for (int a = p->nout - 1; a >= 0 && left > 1; a--) {
     int64_t l = pow2_at_most(p->ax[a].size < left ? p->ax[a].size : left);
