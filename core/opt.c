@@ -219,6 +219,8 @@ static int cpu_reduce(UOp *root, cg_plan *p, const cg_device_props *props) {
   const int *w = rsize >= 2048 ? wide : wide + 1;
   try_opt(p, CG_OPT_UPCAST, col, pick(p->ax[col].size, contig[col] ? w : tall), props);
   if (row >= 0) try_opt(p, CG_OPT_UPCAST, row, pick(p->ax[row].size, tall), props);
+  /* long k: a group walks 16 column tiles with the same rows of A (BEAM's pick at 2048) */
+  if (rsize >= 2048 && row >= 0 && p->nopts == 2) try_opt(p, CG_OPT_LOOP, col, 16, props);
   return p->nopts > 0;
 }
 
