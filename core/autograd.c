@@ -107,6 +107,13 @@ static UOp *rule(UOp *u, int i, UOp *g) {
   case UOP_SHRINK:
     for (int k = 0; k < u->ndim; k++) { args[2 * k] = u->args[2 * k]; args[2 * k + 1] = a->shape[k] - u->args[2 * k + 1]; }
     return uop_mv(UOP_PAD, g, 2 * u->ndim, args);
+  case UOP_VSHRINK: { /* symbolic pad: VSHRINK(PAD(g, n-len each side), (n-len) - start, n) */
+    if (i) return NULL;
+    int64_t ax = u->args[0], m = a->shape[ax] - u->args[1], sa[2] = {ax, a->shape[ax]};
+    for (int k = 0; k < u->ndim; k++) args[2 * k] = args[2 * k + 1] = k == ax ? m : 0;
+    UOp *srcs[2] = {uop_mv(UOP_PAD, g, 2 * u->ndim, args), uop_2(UOP_SUB, CG_INT32, uop_const(CG_INT32, (double)m), b)};
+    return uop_new(UOP_VSHRINK, g->dtype, 2, srcs, 2, sa, 0, NULL);
+  }
   case UOP_FLIP: return uop_mv(UOP_FLIP, g, u->nargs, u->args);
   case UOP_CONTIGUOUS: return g;
   case UOP_COPY: return a->device ? uop_new(UOP_COPY, g->dtype, 1, &g, 0, NULL, 0, a->device) : g;

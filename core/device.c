@@ -6,7 +6,8 @@
  * of the plugin's manifest fails before anything reaches the plugin (render included).
  *
  * Invariants: every device, buffer cache and program cache is touched under rt_lock
- * (recursive). Devices live until cg__runtime_shutdown, which frees everything the
+ * (recursive). Graphs (JIT replay batches through the plugin's graph slot) are on their
+ * device's list so shutdown frees the plugin side first. Devices live until cg__runtime_shutdown, which frees everything the
  * runtime owns so leak checkers stay clean; buffers still referenced then lose their
  * memory but stay safe to release. Nothing a plugin returns is trusted blindly:
  * strings are NUL-terminated by the core and sizes are checked. */
@@ -39,6 +40,7 @@ struct cg_device {
   cg_buffer *live;             /* buffers with refcount > 0 (for shutdown) */
   cg_program **progs;          /* hash table of chains, nslots a power of two */
   size_t nslots, nprogs;
+  cg_graph *graphs;            /* live graphs (for shutdown) */
 };
 
 struct cg_buffer {
@@ -55,6 +57,16 @@ struct cg_program {
   uint64_t hash;               /* of the IR bytes */
   void *h;                     /* plugin program handle */
   cg_program *chain;
+};
+
+struct cg_graph {
+  cg_device *dev;              /* NULL once the runtime shut down */
+  void *h;                     /* plugin graph */
+  int n;
+  cg_program **progs;          /* [n] */
+  cg_launch_args *args;        /* [n], refilled per launch */
+  void **hs;                   /* plugin buffer handles of every launch, concatenated */
+  cg_graph *prev, *next;       /* the device's list */
 };
 
 /* C11 threads, not pthread.h: core/sched.h would shadow the system <sched.h> that
@@ -122,6 +134,11 @@ static void cache_flush(cg_device *d) {
 }
 
 static void device_free(cg_device *d) {
+  for (cg_graph *g = d->graphs; g; g = g->next) {
+    d->p->api.graph_free(d->h, g->h);
+    g->h = NULL;
+    g->dev = NULL;
+  }
   programs_free(d);
   cache_flush(d);
   for (cg_buffer *b = d->live; b; b = b->next) {  /* still referenced: memory goes now */
@@ -440,6 +457,7 @@ cg_status cg__buffer_write(cg_buffer *b, size_t off, const void *src, size_t n) 
 }
 
 cg_status cg__buffer_read(cg_buffer *b, size_t off, void *dst, size_t n) {
+  cg__jit_on_read();
   cg_status st = check_range("buffer_read", b, off, n);
   if (st != CG_OK || n == 0) return st;
   cg__plugin_msg_clear();
@@ -453,6 +471,7 @@ cg_status cg__buffer_copy(cg_buffer *dst, size_t dst_off, cg_buffer *src, size_t
   cg_status st = check_range("buffer_copy (dst)", dst, dst_off, n);
   if (st == CG_OK) st = check_range("buffer_copy (src)", src, src_off, n);
   if (st != CG_OK || n == 0) return st;
+  cg__jit_on_copy(dst, dst_off, src, src_off, n);
   cg_device *d = dst->dev;
   if (d == src->dev && d->p->api.copy_d2d) {
     cg__plugin_msg_clear();
@@ -739,6 +758,7 @@ cg_status cg__program_launch(cg_program *p, cg_buffer *const *bufs, const int64_
   if (h != stack) free(h);
   if (ps != CG_P_OK) return cg__plugin_fail(d->p, ps, "%s: launch of kernel '%s'", d->name, ir->name);
   cg__counters.kernels++;
+  cg__jit_on_launch(p, bufs, vars);
   if (timed) {
     if (t < 0) {  /* the plugin did not time it: wall clock around launch + sync */
       if ((st = cg__device_sync(d)) != CG_OK) return st;
@@ -747,6 +767,106 @@ cg_status cg__program_launch(cg_program *p, cg_buffer *const *bufs, const int64_
     log_launch(p, t);
   }
   return CG_OK;
+}
+
+cg_device *cg__program_device(const cg_program *p) { return p->dev; }
+const cg_ir_program *cg__program_ir(const cg_program *p) { return p->ir; }
+
+/* ---- graphs (the plugin's optional graph slot, ABI minor 1) ---- */
+
+bool cg__device_has_graphs(const cg_device *d) {
+  const cg_plugin_api *a = &d->p->api;
+  return d->p->minor >= 1 && a->graph_create && a->graph_launch && a->graph_free;
+}
+
+/* Checks every launch and fills g->args / g->hs from buffers and variable values. */
+static cg_status graph_fill(cg_graph *g, cg_buffer *const *const *bufs, const int64_t *const *vars) {
+  size_t off = 0;
+  for (int i = 0; i < g->n; i++) {
+    const cg_ir_program *ir = g->progs[i]->ir;
+    cg_status st = launch_check(g->progs[i], bufs[i], vars[i]);
+    if (st != CG_OK) return st;
+    for (uint32_t k = 0; k < ir->nparams; k++) g->hs[off + k] = bufs[i][k]->h;
+    cg_launch_args *a = &g->args[i];
+    *a = (cg_launch_args){.struct_size = sizeof *a, .nbufs = ir->nparams, .bufs = g->hs + off,
+                          .nvars = ir->nvars, .vars = vars[i]};
+    memcpy(a->global, ir->global, sizeof a->global);
+    memcpy(a->local, ir->local, sizeof a->local);
+    off += ir->nparams;
+  }
+  return CG_OK;
+}
+
+cg_graph *cg__graph_new(cg_device *d, int n, cg_program *const *progs, cg_buffer *const *const *bufs,
+                        const int64_t *const *vars) {
+  if (!d || n <= 0 || !cg__device_has_graphs(d)) {
+    cg__error(CG_ERR_INVALID, "graph: %s has no graph slot", cg__device_name(d));
+    return NULL;
+  }
+  size_t nh = 0;
+  for (int i = 0; i < n; i++) nh += progs[i]->ir->nparams;
+  cg_graph *g = cg__xcalloc(1, sizeof *g);
+  g->n = n;
+  g->progs = memcpy(cg__xmalloc(sizeof *g->progs * (size_t)n), progs, sizeof *g->progs * (size_t)n);
+  g->args = cg__xcalloc((size_t)n, sizeof *g->args);
+  g->hs = cg__xcalloc(nh ? nh : 1, sizeof *g->hs);
+  void **handles = cg__xmalloc(sizeof *handles * (size_t)n);
+  for (int i = 0; i < n; i++) handles[i] = progs[i]->h;
+  lock();
+  cg_status st = graph_fill(g, bufs, vars);
+  if (st == CG_OK) {
+    cg__plugin_msg_clear();
+    cg_pstatus ps = d->p->api.graph_create(d->h, (uint32_t)n, handles, g->args, &g->h);
+    if (ps != CG_P_OK) st = cg__plugin_fail(d->p, ps, "%s: graph_create of %d launches", d->name, n);
+  }
+  if (st == CG_OK) {
+    g->dev = d;
+    g->next = d->graphs;
+    if (d->graphs) d->graphs->prev = g;
+    d->graphs = g;
+  }
+  unlock();
+  free(handles);
+  if (st != CG_OK) {
+    g->dev = NULL;
+    cg__graph_free(g);
+    return NULL;
+  }
+  return g;
+}
+
+cg_status cg__graph_launch(cg_graph *g, cg_buffer *const *const *bufs, const int64_t *const *vars) {
+  if (!g || !g->dev) return cg__error(CG_ERR_DEVICE, "graph launch: the runtime was shut down");
+  cg_device *d = g->dev;
+  cg_status st = graph_fill(g, bufs, vars);
+  if (st != CG_OK) return st;
+  double t0 = cg__debug() >= 2 ? now_s() : 0;
+  cg__plugin_msg_clear();
+  cg_pstatus ps = d->p->api.graph_launch(d->h, g->h, g->args);
+  if (ps != CG_P_OK) return cg__plugin_fail(d->p, ps, "%s: graph_launch of %d launches", d->name, g->n);
+  cg__counters.kernels += (uint64_t)g->n;
+  cg__counters.graph_launches++;
+  if (cg__debug() >= 2) {
+    if ((st = cg__device_sync(d)) != CG_OK) return st;
+    cg__log(2, "%s graph of %d kernels %9.3f us", d->name, g->n, (now_s() - t0) * 1e6);
+  }
+  return CG_OK;
+}
+
+void cg__graph_free(cg_graph *g) {
+  if (!g) return;
+  lock();
+  cg_device *d = g->dev;
+  if (d) {
+    d->p->api.graph_free(d->h, g->h);
+    if (g->prev) g->prev->next = g->next; else d->graphs = g->next;
+    if (g->next) g->next->prev = g->prev;
+  }
+  unlock();
+  free(g->progs);
+  free(g->args);
+  free(g->hs);
+  free(g);
 }
 
 /* ---- `cgrad devices` ---- */

@@ -462,6 +462,11 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
     int64_t p = i;
     emit(&s, uop_new(UOP_PARAM, i ? k->in[i - 1]->dtype : k->out->dtype, 0, NULL, 1, &p, 0, NULL));
   }
+  for (int i = 0; i < k->nvars; i++) { /* symbolic variables: IR var i, value given at launch */
+    UOp *v = k->vars[i];
+    cg_irb_var(s.b, v->ptr, v->args[0], v->args[1]);
+    put(&s, v, emit1(&s, CG_IR_VAR, CG_INT32, 0, NULL, i));
+  }
   UOp *store = k->sink->src[0], *red = NULL;
   uop_map seen = {0};
   int nred = count_reduces(store, &red, &seen);

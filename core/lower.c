@@ -87,6 +87,32 @@ static int param_of(lctx *c, UOp *node) {
   return c->k->nin;
 }
 
+/* Symbolic variable: a bound tensor-level VAR (args {min, max, value}) becomes the
+ * kernel-level VAR (args {min, max}) and its value goes to k->var_vals for the launch,
+ * so the AST (and IR) is the same for every value. One value per name and kernel. */
+static UOp *kernel_var(lctx *c, UOp *u) {
+  cg_kernel *k = c->k;
+  const char *name = u->ptr;
+  if (u->nargs < 3) {
+    c->err = cg__error(CG_ERR_INVALID, "realize: variable '%s' is not bound (use cg_var_bind)", name);
+    return ci(0);
+  }
+  UOp *kv = uop_new(UOP_VAR, IDX, 0, NULL, 2, u->args, 0, u->ptr);
+  for (int i = 0; i < k->nvars; i++) {
+    if (strcmp(k->vars[i]->ptr, name)) continue;
+    if (k->vars[i] != kv || k->var_vals[i] != u->args[2])
+      c->err = cg__error(CG_ERR_INVALID, "realize: variable '%s' has two bindings or ranges in one kernel", name);
+    return kv;
+  }
+  if (k->nvars == CG_MAX_KERNEL_VARS) {
+    c->err = cg__error(CG_ERR_INVALID, "realize: kernel uses more than %d variables", CG_MAX_KERNEL_VARS);
+    return kv;
+  }
+  k->vars[k->nvars] = kv;
+  k->var_vals[k->nvars++] = u->args[2];
+  return kv;
+}
+
 static uint64_t memo_hash(UOp *node, UOp *valid, UOp *const *idx) {
   uint64_t h = node->hash ^ (valid ? valid->hash * 31 : 7);
   for (int i = 0; i < node->ndim; i++) h = h * 0x100000001b3ull ^ idx[i]->hash;
@@ -119,6 +145,13 @@ static UOp *lower_uncached(lctx *c, UOp *u, UOp *const *idx, UOp *valid) {
   case UOP_SHRINK:
     for (int i = 0; i < u->ndim; i++) sidx[i] = sym_simplify(add(idx[i], ci(a[2 * i])));
     return lower(c, s, sidx, valid);
+  case UOP_VAR: return kernel_var(c, u);
+  case UOP_VSHRINK: { /* idx_axis + start, start a scalar expression of variables */
+    UOp *none[1] = {NULL};
+    for (int i = 0; i < u->ndim; i++) sidx[i] = idx[i];
+    sidx[a[0]] = sym_simplify(add(idx[a[0]], lower(c, u->src[1], none, NULL)));
+    return lower(c, s, sidx, valid);
+  }
   case UOP_FLIP:
     for (int i = 0; i < u->ndim; i++)
       sidx[i] = a[i] ? sym_simplify(add(ci(s->shape[i] - 1), mul(idx[i], -1))) : idx[i];
@@ -211,7 +244,7 @@ int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_k
   lctx c = {.k = k, .plan = plan};
   UOp *gate = NULL, *idx[CG_MAX_DIMS], *flat = NULL;
   k->out = root;
-  k->nin = k->nloops = k->nupcast = 0;
+  k->nin = k->nloops = k->nupcast = k->nvars = 0;
   k->plan = *plan;
   for (int i = 0; i < 3; i++) k->global[i] = k->local[i] = 1;
   int64_t ng = 1;

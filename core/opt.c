@@ -354,7 +354,10 @@ static double time_plan(beam_ctx *b, const cg_plan *plan, double best) {
   double t = INFINITY;
   for (int r = 0; r < 3 && (r == 0 || t < 3 * best); r++) { /* a slow one stops after one run */
     double t0 = now_s();
-    if (cg__program_launch(prog, bufs, NULL) || cg__device_sync(b->dev)) { cg__clear_error(); return INFINITY; }
+    if (cg__program_launch(prog, bufs, k.nvars ? k.var_vals : NULL) || cg__device_sync(b->dev)) {
+      cg__clear_error();
+      return INFINITY;
+    }
     double dt = now_s() - t0;
     t = dt < t ? dt : t;
   }

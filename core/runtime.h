@@ -49,6 +49,29 @@ cg_program *cg__program_get(cg_device *d, const cg_ir_program *ir);
 cg_status cg__program_launch(cg_program *p, cg_buffer *const *bufs, const int64_t *vars);
 cg_status cg__device_sync(cg_device *d);
 
+/* ---- JIT support: what core/jit.c records and replays through ---- */
+cg_device *cg__program_device(const cg_program *p);
+const cg_ir_program *cg__program_ir(const cg_program *p);   /* the program's owned IR */
+/* Batches of launches replayed through the plugin's graph slot (ABI minor >= 1). A graph
+ * belongs to its device; device shutdown frees the plugin side, cg__graph_free the rest. */
+typedef struct cg_graph cg_graph;
+bool cg__device_has_graphs(const cg_device *d);
+/* Records n launches (progs[i] with bufs[i], one per IR param, and vars[i], one per IR
+ * var or NULL when none); NULL + error when the plugin refuses. */
+cg_graph *cg__graph_new(cg_device *d, int n, cg_program *const *progs, cg_buffer *const *const *bufs,
+                        const int64_t *const *vars);
+/* Replays with these buffers and variable values (same shapes as recorded); counts n
+ * kernels and one graph launch. */
+cg_status cg__graph_launch(cg_graph *g, cg_buffer *const *const *bufs, const int64_t *const *vars);
+void cg__graph_free(cg_graph *g);
+/* Recording hooks (jit.c), no-ops unless a cg_jit captures on this thread. device.c
+ * calls the first three after a successful launch / copy and before a host read;
+ * tensor.c's cg_assign calls the last when dst's buffer changes from old to nw. */
+void cg__jit_on_launch(cg_program *p, cg_buffer *const *bufs, const int64_t *vars);
+void cg__jit_on_copy(cg_buffer *dst, size_t dst_off, cg_buffer *src, size_t src_off, size_t n);
+void cg__jit_on_read(void);
+void cg__jit_on_assign(cg_tensor *dst, cg_buffer *old, cg_buffer *nw);
+
 /* Diagnostics for `cgrad plugins` / `cgrad devices`: prints to f. */
 void cg__runtime_report_plugins(FILE *f);
 void cg__runtime_report_devices(FILE *f);

@@ -6,6 +6,7 @@
 #include "uop.h"
 
 #define CG_MAX_KERNEL_INPUTS 64
+#define CG_MAX_KERNEL_VARS 8
 #define CG_MAX_OPTS 8
 #define CG_MAX_AXES 16
 
@@ -54,6 +55,12 @@ typedef struct {
   cg_plan plan;
   uint32_t global[3], local[3];
   char name[64];
+  /* symbolic variables (docs/symbolic.md): IR var i is the kernel-level VAR node vars[i]
+   * (args {min, max}, name in ptr); var_vals[i] is its bound value for this launch only,
+   * never part of the AST or IR, so one compiled program serves every value. */
+  int nvars;
+  UOp *vars[CG_MAX_KERNEL_VARS];
+  int64_t var_vals[CG_MAX_KERNEL_VARS];
 } cg_kernel;
 
 /* Axes of the kernel computing root, no opts applied. */
@@ -73,4 +80,23 @@ cg_ir_program *cg__compile_kernel(UOp *root, struct cg_device *dev, cg_kernel *k
 cg_ir_program *cg__linearize(const cg_kernel *k);
 /* Schedule and run everything needed to realize the roots (one schedule). */
 cg_status cg__realize(int n, UOp *const *roots);
+
+/* Scheduler statistics, an internal hook for tests/plan and bench/sched_bench (link
+ * cgrad_static). "last_*" describe the latest cg__realize that ran kernels; "*_ns" add
+ * up over the process. Peak memory counts the buffers one schedule allocates for its
+ * kernels' outputs: "planned" is the peak of what is live at once with the memory
+ * planner, "naive" what one buffer per kernel output kept to the end would take. */
+typedef struct {
+  int last_kernels;             /* kernels + copies run */
+  int last_slots;               /* shared buffers the planner used */
+  uint64_t last_peak_bytes;     /* planned peak */
+  uint64_t last_naive_bytes;    /* sum of every output */
+  uint64_t sched_ns;            /* collect + kernel boundaries + planning */
+  uint64_t lower_ns;            /* cg__compile_kernel: opts + lower + linearize */
+  uint64_t linearize_ns;        /* 0: counted in lower_ns since the optimizer */
+  uint64_t backend_ns;          /* program lookup/compile + launch + copies */
+  uint64_t kernels;             /* kernels + copies run */
+  uint64_t core_cpu_ns;         /* thread CPU time of schedule + lower + linearize */
+} cg_sched_stats;
+cg_sched_stats cg__sched_stats(void);
 #endif

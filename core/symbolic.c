@@ -18,7 +18,19 @@ static bool is_intlike(cg_dtype d) { return d != CG_BOOL && d < CG_FLOAT16; }
 static bool is_index(cg_dtype d) { return d == CG_INT32 || d == CG_INT64; }
 
 /* ---- value ranges ---- */
+static void range_of(const UOp *u, int64_t *lo, int64_t *hi);
+
+/* Ranges are cached on the node (a pure function of its structure). */
 void sym_range(const UOp *u, int64_t *lo, int64_t *hi) {
+  if (!u->vrange) {
+    UOp *m = (UOp *)u; /* the cache is not part of the node's identity */
+    range_of(u, &m->vmin, &m->vmax);
+    m->vrange = true;
+  }
+  *lo = u->vmin, *hi = u->vmax;
+}
+
+static void range_of(const UOp *u, int64_t *lo, int64_t *hi) {
   int64_t a, b, c, d;
   *lo = INF_LO, *hi = INF_HI;
   switch (u->op) {

@@ -6,6 +6,7 @@
 
 #include "runtime.h"
 #include "schedule.h"
+#include "symbolic.h"
 #include "tensor.h"
 
 /* ---- dtypes ---- */
@@ -342,6 +343,7 @@ static cg_status make_buffer(cg_tensor *t, UOp *value) {
   if (st) return st;
   UOp *b = uop_new(UOP_BUFFER, (cg_dtype)value->dtype, 0, NULL, value->ndim, value->shape, 0,
                    buffer_of(value));
+  cg__jit_on_assign(t, buffer_of(t->u), buffer_of(value)); /* JIT state follows the tensor */
   uop_retain(b);
   uop_release(t->u);
   t->u = b;
@@ -684,6 +686,74 @@ cg_tensor *cg_flip(cg_tensor *a, int naxes, const int *axes) {
   }
   BEGIN;
   return wrap_end(any ? uop_mv(UOP_FLIP, a->u, a->u->ndim, f) : a->u);
+}
+
+/* ---- symbolic variables (docs/symbolic.md) ----
+ * A variable is a 0-d int32 VAR node named by `name` with args {min, max}; binding makes
+ * the node VAR {min, max, value}. The lowering turns a bound VAR into a kernel VAR
+ * without its value (an int32 kernel argument), so kernels that differ only in the value
+ * share one compiled program. */
+static bool var_name_ok(const char *name) {
+  size_t n = name ? strlen(name) : 0;
+  if (n == 0 || n >= sizeof(((cg_ir_var *)0)->name) || (name[0] >= '0' && name[0] <= '9')) return false;
+  for (size_t i = 0; i < n; i++) {
+    char ch = name[i];
+    if (!(ch == '_' || (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9')))
+      return false;
+  }
+  return true;
+}
+
+cg_tensor *cg_var(const char *name, int64_t min, int64_t max) {
+  if (!var_name_ok(name))
+    return cg__op_error("var", CG_ERR_INVALID, "name '%s' is not an identifier of 1..31 characters",
+                        name ? name : "(null)");
+  if (min > max || min < INT32_MIN || max > INT32_MAX)
+    return cg__op_error("var", CG_ERR_INVALID, "'%s': range [%lld, %lld] is empty or not int32", name,
+                        (long long)min, (long long)max);
+  int64_t args[2] = {min, max};
+  BEGIN;
+  return wrap_end(uop_new(UOP_VAR, CG_INT32, 0, NULL, 2, args, 0, (void *)name));
+}
+
+cg_tensor *cg_var_bind(cg_tensor *var, int64_t value) {
+  CHECK1("var_bind", var);
+  UOp *u = var->u;
+  if (u->op != UOP_VAR) return cg__op_error("var_bind", CG_ERR_INVALID, "tensor is not a variable (cg_var)");
+  if (value < u->args[0] || value > u->args[1])
+    return cg__op_error("var_bind", CG_ERR_INVALID, "value %lld out of range [%lld, %lld] of variable '%s'",
+                        (long long)value, (long long)u->args[0], (long long)u->args[1], (char *)u->ptr);
+  int64_t args[3] = {u->args[0], u->args[1], value};
+  BEGIN;
+  return wrap_end(uop_new(UOP_VAR, CG_INT32, 0, NULL, 3, args, 0, u->ptr));
+}
+
+/* Whether u is a scalar expression of variables and constants (no buffers, no reduces). */
+static bool var_expr(const UOp *u) {
+  if (u->ndim || (u->op != UOP_VAR && u->op != UOP_CONST && !uop_is(u, G_A))) return false;
+  for (int i = 0; i < u->nsrc; i++)
+    if (!var_expr(u->src[i])) return false;
+  return true;
+}
+
+cg_tensor *cg_slice_var(cg_tensor *a, int axis, cg_tensor *start, int64_t length) {
+  cg_tensor *ts[2] = {a, start};
+  if (null_arg("slice_var", 2, ts)) return NULL;
+  int ax = cg__axis("slice_var", a, axis);
+  if (ax < 0) return NULL;
+  if (a->u->ndim == 0) return cg__op_error("slice_var", CG_ERR_SHAPE, "cannot slice a 0-d tensor");
+  if (start->u->dtype != CG_INT32 || !var_expr(start->u))
+    return cg__op_error("slice_var", CG_ERR_INVALID, "start must be a 0-d int32 expression of variables and "
+                        "constants, got %s %s", cg_dtype_name((cg_dtype)start->u->dtype), cg__shape_str(start));
+  int64_t n = a->u->shape[ax], lo, hi;
+  sym_range(start->u, &lo, &hi);
+  if (length < 0 || length > n || lo < 0 || hi > n - length)
+    return cg__op_error("slice_var", CG_ERR_SHAPE, "start in [%lld, %lld] with length %lld does not fit axis %d "
+                        "of %s", (long long)lo, (long long)hi, (long long)length, ax, cg__shape_str(a));
+  int64_t args[2] = {ax, length};
+  UOp *srcs[2] = {a->u, start->u};
+  BEGIN;
+  return wrap_end(uop_new(UOP_VSHRINK, (cg_dtype)a->u->dtype, 2, srcs, 2, args, 0, NULL));
 }
 
 /* ---- debugging ---- */

@@ -556,9 +556,9 @@ cg_tensor *cg_mean(cg_tensor *a, int naxes, const int *axes, bool keepdim) {
 }
 
 /* sum((x - mean)^2) / max(n - correction, 0) */
-cg_tensor *cg_var(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction) {
+cg_tensor *cg_variance(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction) {
   if (!a) return NULL;
-  int64_t n = reduced_count("var", a, naxes, axes);
+  int64_t n = reduced_count("variance", a, naxes, axes);
   if (n < 0) return NULL;
   cg_scope_push();
   cg_tensor *x = to_float(a);
@@ -570,7 +570,7 @@ cg_tensor *cg_var(cg_tensor *a, int naxes, const int *axes, bool keepdim, int co
 cg_tensor *cg_std(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction) {
   if (!a) return NULL;
   cg_scope_push();
-  return finish(cg_sqrt(cg_var(a, naxes, axes, keepdim, correction)));
+  return finish(cg_sqrt(cg_variance(a, naxes, axes, keepdim, correction)));
 }
 
 /* int32 arange(n) shaped with every dim 1 except `axis` (to broadcast along axis), on

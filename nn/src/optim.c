@@ -1,9 +1,11 @@
 /* Optimizers: SGD with momentum and weight decay, Adam and AdamW. A step builds the
  * update of every parameter as lazy graph inside a scope, cg_assign's it into the
  * parameter (and its state tensors), then realizes everything with one cg_realize_all
- * so the scheduler sees all updates at once. Values that change between steps (learning
- * rate, Adam bias corrections) are uploaded as 0-d tensors rather than baked in as
- * constants, so every step reuses the same compiled kernels. */
+ * so the scheduler sees all updates at once. Values that change between steps live on
+ * the device as 0-d state tensors rather than being baked in as constants or uploaded
+ * per step: the learning rate (cg_optim_set_lr assigns it) and Adam's beta1^t, beta2^t
+ * (each step assigns beta*previous). So every step reuses the same compiled kernels, and
+ * a step uploads no host data, which lets a cg_jit capture and replay it (docs/jit.md). */
 #include <math.h>
 #include <stdlib.h>
 
@@ -17,6 +19,8 @@ struct cg_optim {
   int n;              /* parameters seen at creation */
   double lr, momentum, weight_decay, beta1, beta2, eps;
   int64_t t;          /* steps taken */
+  cg_tensor *lr_t;    /* 0-d float32 learning rate on the device (owned) */
+  cg_tensor *b1t, *b2t; /* Adam: 0-d float32 beta1^t, beta2^t (owned; NULL for SGD) */
   cg_tensor **m;      /* [n] SGD momentum buffer / Adam first moment (owned; NULL if unused) */
   cg_tensor **v;      /* [n] Adam second moment (owned; NULL for SGD) */
 };
@@ -31,6 +35,15 @@ static cg_tensor *zeros_state(cg_tensor *p) {
     z = NULL;
   cg_scope_pop();
   return z;
+}
+
+/* A realized 0-d float32 tensor holding v; one reference owned by the caller. */
+static cg_tensor *scalar_state(double v) {
+  float f = (float)v;
+  cg_scope_push();
+  cg_tensor *t = cg_retain(cg_from_data(&f, CG_FLOAT32, 0, NULL));
+  cg_scope_pop();
+  return t;
 }
 
 /* Allocates one state tensor per parameter into *slot. */
@@ -62,6 +75,11 @@ static cg_optim *optim_new(opt_kind kind, cg_params *params, double lr) {
   o->params = params;
   o->n = cg_params_count(params);
   o->lr = lr;
+  if (!(o->lr_t = scalar_state(lr))) {
+    cg__nn_core_error("optimizer: learning rate");
+    free(o);
+    return NULL;
+  }
   return o;
 }
 
@@ -73,6 +91,9 @@ void cg_optim_free(cg_optim *o) {
   }
   free(o->m);
   free(o->v);
+  cg_release(o->lr_t);
+  cg_release(o->b1t);
+  cg_release(o->b2t);
   free(o);
 }
 
@@ -107,7 +128,8 @@ static cg_optim *adam_new(opt_kind kind, cg_params *params, double lr, double be
   o->beta2 = beta2;
   o->eps = eps;
   o->weight_decay = weight_decay;
-  if (make_states(o, &o->m) != CG_OK || make_states(o, &o->v) != CG_OK) {
+  if (make_states(o, &o->m) != CG_OK || make_states(o, &o->v) != CG_OK ||
+      !(o->b1t = scalar_state(1)) || !(o->b2t = scalar_state(1))) {
     cg_optim_free(o);
     return NULL;
   }
@@ -124,8 +146,13 @@ cg_optim *cg_optim_adamw_new(cg_params *params, double lr, double beta1, double 
   return adam_new(OPT_ADAMW, params, lr, beta1, beta2, eps, weight_decay);
 }
 
+/* Assigns the device copy too (a cg_jit replaying a step follows the assign). */
 void cg_optim_set_lr(cg_optim *o, double lr) {
-  if (o && lr >= 0) o->lr = lr;
+  if (!o || !(lr >= 0)) return;
+  o->lr = lr;
+  cg_scope_push();
+  if (cg_assign(o->lr_t, cg_scalar(lr, CG_FLOAT32)) != CG_OK) cg__nn_core_error("cg_optim_set_lr");
+  cg_scope_pop();
 }
 
 double cg_optim_lr(const cg_optim *o) { return o ? o->lr : NAN; }
@@ -134,16 +161,14 @@ void cg_optim_zero_grad(cg_optim *o) {
   if (o) cg_params_zero_grad(o->params);
 }
 
-/* 0-d tensor holding v in p's dtype (a buffer, so kernels don't change with v). */
-static cg_tensor *hyper(double v, cg_tensor *p) {
-  float f = (float)v;
-  cg_tensor *h = cg_from_data(&f, CG_FLOAT32, 0, NULL);
+/* A 0-d float32 device value h in p's dtype. */
+static cg_tensor *as_dtype(cg_tensor *h, cg_tensor *p) {
   cg_dtype d = cg_tensor_dtype(p);
   return d == CG_FLOAT32 ? h : cg_cast(h, d);
 }
 
 /* SGD for one parameter: g += wd*p; buf = momentum*buf + g; p -= lr*buf. */
-static cg_status sgd_update(cg_optim *o, int i, cg_tensor *p, cg_tensor *g, double lr) {
+static cg_status sgd_update(cg_optim *o, int i, cg_tensor *p, cg_tensor *g, cg_tensor *lr) {
   cg_tensor *pd = cg_detach(p);
   if (o->weight_decay > 0) g = cg_add(g, cg_muls(pd, o->weight_decay));
   cg_tensor *upd = g;
@@ -151,23 +176,23 @@ static cg_status sgd_update(cg_optim *o, int i, cg_tensor *p, cg_tensor *g, doub
     upd = cg_add(cg_muls(o->m[i], o->momentum), g);
     if (!upd || cg_assign(o->m[i], upd) != CG_OK) return cg__nn_core_error("sgd step");
   }
-  cg_tensor *np = cg_sub(pd, cg_mul(upd, hyper(lr, p)));
+  cg_tensor *np = cg_sub(pd, cg_mul(upd, as_dtype(lr, p)));
   if (!np || cg_assign(p, np) != CG_OK) return cg__nn_core_error("sgd step");
   return CG_OK;
 }
 
 /* Adam for one parameter, with the bias corrections folded into two scalars:
  *   p -= a * m / (sqrt(v) + e),  a = lr*sqrt(1-b2^t)/(1-b1^t),  e = eps*sqrt(1-b2^t)
- * which equals lr * mhat / (sqrt(vhat) + eps). */
-static cg_status adam_update(cg_optim *o, int i, cg_tensor *p, cg_tensor *g, double a, double e) {
+ * which equals lr * mhat / (sqrt(vhat) + eps). a and e are 0-d device values. */
+static cg_status adam_update(cg_optim *o, int i, cg_tensor *p, cg_tensor *g, cg_tensor *a, cg_tensor *e) {
   cg_tensor *pd = cg_detach(p);
   if (o->kind == OPT_ADAM && o->weight_decay > 0) g = cg_add(g, cg_muls(pd, o->weight_decay));
   if (o->kind == OPT_ADAMW && o->weight_decay > 0)
-    pd = cg_sub(pd, cg_mul(pd, hyper(o->lr * o->weight_decay, p)));
+    pd = cg_sub(pd, cg_mul(pd, as_dtype(cg_muls(o->lr_t, o->weight_decay), p)));
   cg_tensor *m = cg_add(cg_muls(o->m[i], o->beta1), cg_muls(g, 1 - o->beta1));
   cg_tensor *v = cg_add(cg_muls(o->v[i], o->beta2), cg_muls(cg_mul(g, g), 1 - o->beta2));
-  cg_tensor *den = cg_add(cg_sqrt(v), hyper(e, p));
-  cg_tensor *np = cg_sub(pd, cg_mul(hyper(a, p), cg_div(m, den)));
+  cg_tensor *den = cg_add(cg_sqrt(v), as_dtype(e, p));
+  cg_tensor *np = cg_sub(pd, cg_mul(as_dtype(a, p), cg_div(m, den)));
   if (!np || cg_assign(o->m[i], m) != CG_OK || cg_assign(o->v[i], v) != CG_OK ||
       cg_assign(p, np) != CG_OK)
     return cg__nn_core_error("adam step");
@@ -176,11 +201,16 @@ static cg_status adam_update(cg_optim *o, int i, cg_tensor *p, cg_tensor *g, dou
 
 /* Queues the update of every parameter with a gradient; appends targets to `out`. */
 static cg_status queue_updates(cg_optim *o, cg_tensor **out, int *nout) {
-  double a = 0, e = 0;
-  if (o->kind != OPT_SGD) {
-    double bc1 = 1 - pow(o->beta1, (double)o->t), bc2 = 1 - pow(o->beta2, (double)o->t);
-    a = o->lr * sqrt(bc2) / bc1;
-    e = o->eps * sqrt(bc2);
+  cg_tensor *a = NULL, *e = NULL;
+  if (o->kind != OPT_SGD) {  /* beta^t advance on the device; a, e as above */
+    if (cg_assign(o->b1t, cg_muls(o->b1t, o->beta1)) != CG_OK ||
+        cg_assign(o->b2t, cg_muls(o->b2t, o->beta2)) != CG_OK)
+      return cg__nn_core_error("adam step");
+    cg_tensor *sbc2 = cg_sqrt(cg_rsubs(o->b2t, 1));
+    a = cg_div(cg_mul(o->lr_t, sbc2), cg_rsubs(o->b1t, 1));
+    e = cg_muls(sbc2, o->eps);
+    out[(*nout)++] = o->b1t;
+    out[(*nout)++] = o->b2t;
   }
   for (int i = 0; i < o->n; i++) {
     cg_tensor *p = cg_params_get(o->params, i), *g = cg_grad(p);
@@ -188,7 +218,7 @@ static cg_status queue_updates(cg_optim *o, cg_tensor **out, int *nout) {
     /* the gradient feeds several assigns (state and parameter): make it one buffer so
      * each assign kernel reads it instead of recomputing the backward reduction */
     if (o->m) g = cg_contiguous(g);
-    cg_status st = o->kind == OPT_SGD ? sgd_update(o, i, p, g, o->lr) : adam_update(o, i, p, g, a, e);
+    cg_status st = o->kind == OPT_SGD ? sgd_update(o, i, p, g, o->lr_t) : adam_update(o, i, p, g, a, e);
     if (st != CG_OK) return st;
     out[(*nout)++] = p;
     if (o->m) out[(*nout)++] = o->m[i];
@@ -203,7 +233,7 @@ cg_status cg_optim_step_ex(cg_optim *o, int n, cg_tensor *const *extra) {
   for (int i = 0; i < n; i++)
     if (!extra[i]) return cg__nn_error(CG_ERR_INVALID, "cg_optim_step: extra tensor %d is NULL", i);
   int nbuf = cg_params_buffer_count(o->params);
-  cg_tensor **targets = malloc((size_t)(3 * o->n + nbuf + n + 1) * sizeof *targets);
+  cg_tensor **targets = malloc((size_t)(3 * o->n + nbuf + n + 3) * sizeof *targets);
   if (!targets) return cg__nn_error(CG_ERR_NOMEM, "cg_optim_step: out of memory");
   o->t++;
   int nt = 0;

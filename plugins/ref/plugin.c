@@ -2,7 +2,8 @@
  * dtype and every op (except WMMA), work-groups of up to 256 items with local memory
  * and barriers, memory from malloc (64-byte aligned), render = the IR text ("cgir"),
  * no compile step; program_load verifies and copies the IR, launch interprets it
- * (interp.c). Every object is on its context's live list so shutdown frees what the
+ * (interp.c). The graph slot (ABI 1.1) records a list of launches and replays it in
+ * order through the same launch path. Every object is on its context's live list so shutdown frees what the
  * host left behind. Errors go through host->set_error; nothing here prints or aborts.
  * Host option REF_MAX_STEPS=n makes a launch fail after n executed instructions (a
  * guard for fuzzing and for conformance runs of kernels that might not terminate). */
@@ -340,6 +341,95 @@ static cg_pstatus ref_launch_fn(void *dev, void *handle, const cg_launch_args *a
   return st;
 }
 
+/* ---------------------------------------------------------------- graphs (ABI 1.1) */
+
+/* A recorded list of launches: program handles and deep copies of their arguments. */
+typedef struct {
+  obj o;
+  uint32_t n;
+  void **handles;          /* [n] */
+  cg_launch_args *args;    /* [n], bufs/buf_offsets/vars point into the arrays below */
+  void **bufs;             /* every launch's buffers, concatenated */
+  size_t *offs;            /* every launch's offsets, concatenated */
+  int64_t *vars;           /* every launch's variable values, concatenated */
+} ref_graph;
+
+static void destroy_graph(obj *o) {
+  ref_graph *g = (ref_graph *)o;
+  free(g->handles);
+  free(g->args);
+  free(g->bufs);
+  free(g->offs);
+  free(g->vars);
+  free(g);
+}
+
+/* Copies launch i's arguments into g's arrays at the running offsets nb / nv. */
+static void graph_copy_args(ref_graph *g, uint32_t i, const cg_launch_args *src, size_t *nb, size_t *nv) {
+  cg_launch_args *a = &g->args[i];
+  read_sized(a, sizeof *a, src);
+  a->struct_size = sizeof *a;
+  a->time_s = NULL;
+  for (uint32_t k = 0; k < a->nbufs; k++) {
+    g->bufs[*nb + k] = src->bufs ? src->bufs[k] : NULL;
+    g->offs[*nb + k] = src->buf_offsets ? src->buf_offsets[k] : 0;
+  }
+  for (uint32_t k = 0; k < a->nvars; k++) g->vars[*nv + k] = src->vars ? src->vars[k] : 0;
+  a->bufs = g->bufs + *nb, a->buf_offsets = g->offs + *nb, a->vars = g->vars + *nv;
+  *nb += a->nbufs, *nv += a->nvars;
+}
+
+static cg_pstatus ref_graph_create(void *dev, uint32_t n, void *const *handles,
+                                   const cg_launch_args *args, void **graph) {
+  ref_dev *d = dev;
+  if (!d || !graph || (n && (!handles || !args))) return ref_error("ref: graph_create: bad arguments"), CG_P_ERR_INVALID;
+  size_t nb = 0, nv = 0;
+  for (uint32_t i = 0; i < n; i++) nb += args[i].nbufs, nv += args[i].nvars;
+  ref_graph *g = calloc(1, sizeof *g);
+  if (g) {
+    g->handles = calloc(n + 1, sizeof *g->handles), g->args = calloc(n + 1, sizeof *g->args);
+    g->bufs = calloc(nb + 1, sizeof *g->bufs), g->offs = calloc(nb + 1, sizeof *g->offs);
+    g->vars = calloc(nv + 1, sizeof *g->vars);
+  }
+  if (!g || !g->handles || !g->args || !g->bufs || !g->offs || !g->vars) {
+    if (g) destroy_graph(&g->o);
+    return ref_error("ref: out of memory recording a graph of %u launches", n), CG_P_ERR_NOMEM;
+  }
+  g->n = n;
+  nb = nv = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    g->handles[i] = handles[i];
+    graph_copy_args(g, i, &args[i], &nb, &nv);
+  }
+  track(d->ctx, &g->o, destroy_graph);
+  *graph = g;
+  return CG_P_OK;
+}
+
+/* Replays in order; args (when given) replace each launch's buffers, offsets, vars, dims. */
+static cg_pstatus ref_graph_launch(void *dev, void *graph, const cg_launch_args *args) {
+  ref_graph *g = graph;
+  if (!g) return ref_error("ref: graph_launch: NULL graph"), CG_P_ERR_INVALID;
+  for (uint32_t i = 0; i < g->n; i++) {
+    const cg_launch_args *a = args ? &args[i] : &g->args[i];
+    if (a->nbufs != g->args[i].nbufs || a->nvars != g->args[i].nvars)
+      return ref_error("ref: graph_launch: launch %u has %u buffers and %u variables, recorded %u and %u", i,
+                       a->nbufs, a->nvars, g->args[i].nbufs, g->args[i].nvars), CG_P_ERR_INVALID;
+    cg_launch_args one = *a;
+    one.time_s = NULL;
+    cg_pstatus st = ref_launch_fn(dev, g->handles[i], &one);
+    if (st != CG_P_OK) return st;
+  }
+  return CG_P_OK;
+}
+
+static void ref_graph_free(void *dev, void *graph) {
+  ref_dev *d = dev;
+  if (!graph) return;
+  untrack(d->ctx, &((ref_graph *)graph)->o);
+  destroy_graph(graph);
+}
+
 static cg_pstatus ref_synchronize(void *dev) { return CG_P_OK; }
 static void ref_release(void *ptr) { free(ptr); }
 
@@ -368,6 +458,9 @@ static const cg_plugin_api ref_api = {
     .synchronize = ref_synchronize,
     .release = ref_release,
     .compiler_id = NULL,
+    .graph_create = ref_graph_create,
+    .graph_launch = ref_graph_launch,
+    .graph_free = ref_graph_free,
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {

@@ -311,7 +311,7 @@ static void test_reduce(void) {
   EXPECT("min", cg_min(x, 1, &ax, false), mn, R, 0);
   EXPECT("min all", cg_min(x, 0, NULL, false), &mnall, 1, 0);
   EXPECT("mean", cg_mean(x, 1, &ax, false), me, R, 1e-6);
-  EXPECT("var", cg_var(x, 1, &ax, false, 1), va, R, 1e-5);
+  EXPECT("variance", cg_variance(x, 1, &ax, false, 1), va, R, 1e-5);
   EXPECT("std", cg_std(x, 1, &ax, true, 0), sd, R, 1e-5);
   EXPECT_SHAPE(cg_std(x, 1, &ax, true, 0), 2, R, 1);
   EXPECT("argmax", cg_argmax(x, -1, false), am, R, 0);
@@ -754,7 +754,7 @@ static cg_tensor *g_cat(cg_tensor *x, cg_tensor *a) {
   return cg_stack(2, (cg_tensor *[]){cg_cat(3, (cg_tensor *[]){x, cg_exp(x), x}, 1), cg_cat(3, (cg_tensor *[]){x, x, x}, 1)}, 0);
 }
 static cg_tensor *g_gather(cg_tensor *x, cg_tensor *idx) { return cg_gather(x, 1, idx); }
-static cg_tensor *g_var(cg_tensor *x, cg_tensor *a) { return cg_add(cg_var(x, 1, (int[]){0}, false, 1), cg_std(x, 0, NULL, false, 0)); }
+static cg_tensor *g_variance(cg_tensor *x, cg_tensor *a) { return cg_add(cg_variance(x, 1, (int[]){0}, false, 1), cg_std(x, 0, NULL, false, 0)); }
 static cg_tensor *g_matmul(cg_tensor *x, cg_tensor *b) { return cg_matmul(x, b); }
 static cg_tensor *g_ce(cg_tensor *x, cg_tensor *lab) { return cg_cross_entropy(x, lab); }
 static cg_tensor *g_minmax(cg_tensor *x, cg_tensor *a) {
@@ -777,7 +777,7 @@ static void test_grad_checks(void) {
   GRAD_CHECK("cat stack", g_cat, NULL, -1, 1, 2, 3, 2);
   int32_t gi[6] = {0, 4, 4, 2, 1, 3};
   GRAD_CHECK("gather", g_gather, ti(gi, 2, (int64_t[]){2, 3}), -1, 1, 2, 3, 5);
-  GRAD_CHECK("var std", g_var, NULL, -1, 1, 2, 4, 3);
+  GRAD_CHECK("variance std", g_variance, NULL, -1, 1, 2, 4, 3);
   GRAD_CHECK("matmul", g_matmul, tdouble(3, (int64_t[]){2, 4, 3}, -1, 1), -1, 1, 2, 5, 4);
   int32_t lab[4] = {2, 0, 1, 2};
   GRAD_CHECK("cross_entropy", g_ce, ti(lab, 1, (int64_t[]){4}), -2, 2, 2, 4, 3);

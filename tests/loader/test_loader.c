@@ -455,7 +455,7 @@ static char *run_tool(const char *tool, const char *args, int *status) {
   char *s = read_all(f);
   int st = pclose(f);
   *status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return s;
+  return s ? s : cg__xstrdup("");
 }
 
 static void test_cli(const char *tool) {

@@ -420,9 +420,9 @@ def reduce_cases():
     case("mean_all", "mean_all", [Fl(x3)], torch.mean)
     case("mean_ax12", "mean_ax12", [Fl(x3)], lambda x: x.mean((1, 2)))
     case("mean_ax0_keep", "mean_ax0_keep", [Fl((4, 6))], lambda x: x.mean(0, keepdim=True))
-    case("var_ax1", "var_ax1", [Fl(x3)], lambda x: var(x, 1, False, 1))
-    case("var_all_c0", "var_all_c0", [Fl((4, 6))], lambda x: var(x, None, False, 0))
-    case("var_ax0_keep", "var_ax0_keep", [Fl((4, 6))], lambda x: var(x, 0, True, 1))
+    case("variance_ax1", "variance_ax1", [Fl(x3)], lambda x: var(x, 1, False, 1))
+    case("variance_all_c0", "variance_all_c0", [Fl((4, 6))], lambda x: var(x, None, False, 0))
+    case("variance_ax0_keep", "variance_ax0_keep", [Fl((4, 6))], lambda x: var(x, 0, True, 1))
     case("std_axm1", "std_axm1", [Fl(x3)], lambda x: std(x, -1, False, 1))
     case("std_all_c0", "std_all_c0", [Fl((4, 6))], lambda x: std(x, None, False, 0))
     case("argmax_ax1", "argmax_ax1", [Fl(x3)], lambda x: npargmax(x, 1, False), "int32",

@@ -128,9 +128,9 @@ OP(min_all, cg_min(X0, 0, NULL, false))
 OP(mean_all, cg_mean(X0, 0, NULL, false))
 OP(mean_ax12, cg_mean(X0, 2, ax12, false))
 OP(mean_ax0_keep, cg_mean(X0, 1, ax0, true))
-OP(var_ax1, cg_var(X0, 1, ax1, false, 1))
-OP(var_all_c0, cg_var(X0, 0, NULL, false, 0))
-OP(var_ax0_keep, cg_var(X0, 1, ax0, true, 1))
+OP(variance_ax1, cg_variance(X0, 1, ax1, false, 1))
+OP(variance_all_c0, cg_variance(X0, 0, NULL, false, 0))
+OP(variance_ax0_keep, cg_variance(X0, 1, ax0, true, 1))
 OP(std_axm1, cg_std(X0, 1, axm1, false, 1))
 OP(std_all_c0, cg_std(X0, 0, NULL, false, 0))
 OP(argmax_ax1, cg_argmax(X0, 1, false))
@@ -251,7 +251,7 @@ const op_entry op_table[] = {
     E(contiguous_t), E(cast_i32), E(cast_f16), E(cast_bf16), E(cast_f32), E(cast_bool), E(cast_u8),
     E(sum_all), E(sum_all_keep), E(sum_ax1), E(sum_ax02_keep), E(sum_axm1_keep), E(prod_ax1), E(prod_all),
     E(max_all), E(max_ax1), E(max_ax0_keep), E(min_axm1), E(min_all), E(mean_all),
-    E(mean_ax12), E(mean_ax0_keep), E(var_ax1), E(var_all_c0), E(var_ax0_keep),
+    E(mean_ax12), E(mean_ax0_keep), E(variance_ax1), E(variance_all_c0), E(variance_ax0_keep),
     E(std_axm1), E(std_all_c0), E(argmax_ax1), E(argmax_ax0_keep), E(argmin_axm1),
     E(logsumexp_m1), E(logsumexp_0_keep), E(softmax_m1), E(softmax_0), E(softmax_1),
     E(log_softmax_m1), E(log_softmax_0),

@@ -170,7 +170,7 @@ CG_API cg_tensor *cg_prod(cg_tensor *a, int naxes, const int *axes, bool keepdim
 CG_API cg_tensor *cg_max(cg_tensor *a, int naxes, const int *axes, bool keepdim);
 CG_API cg_tensor *cg_min(cg_tensor *a, int naxes, const int *axes, bool keepdim);
 CG_API cg_tensor *cg_mean(cg_tensor *a, int naxes, const int *axes, bool keepdim);
-CG_API cg_tensor *cg_var(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction);
+CG_API cg_tensor *cg_variance(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction);
 CG_API cg_tensor *cg_std(cg_tensor *a, int naxes, const int *axes, bool keepdim, int correction);
 CG_API cg_tensor *cg_argmax(cg_tensor *a, int axis, bool keepdim);  /* int32, first max */
 CG_API cg_tensor *cg_argmin(cg_tensor *a, int axis, bool keepdim);
@@ -196,6 +196,27 @@ CG_API cg_tensor *cg_slice(cg_tensor *a, int axis, int64_t start, int64_t stop, 
 CG_API cg_tensor *cg_gather(cg_tensor *a, int axis, cg_tensor *index); /* torch.gather */
 CG_API cg_tensor *cg_one_hot(cg_tensor *labels, int64_t classes);    /* int -> float32 */
 
+/* ---- symbolic variables (docs/symbolic.md) ----
+ * A variable is a named bounded integer, e.g. the position of a KV-cache decode step:
+ *     cg_tensor *pos_v = cg_var("pos", 0, 127);          (once)
+ *     cg_tensor *pos = cg_var_bind(pos_v, step);         (every step)
+ * A bound variable is a 0-d int32 tensor usable in any elementwise op (masks such as
+ * cg_lt(cg_arange(...), pos + 1), writes such as cg_where(arange == pos, new, cache))
+ * and as the start of cg_slice_var. The value is passed to kernels as an int32 argument
+ * and is not part of the compiled code: kernels that differ only in the value compile
+ * once. Shapes stay static (no symbolic lengths yet): use a mask over the full size. */
+/* New unbound variable (0-d int32) over [min, max] (int32). name: identifier, < 32
+ * chars; variables are identified by name (same name = same variable). Realizing a graph
+ * that uses it unbound fails with an error naming it. */
+CG_API cg_tensor *cg_var(const char *name, int64_t min, int64_t max);
+/* The variable bound to value (error if outside [min, max]): a new 0-d int32 tensor.
+ * var may be unbound or bound (rebinding). */
+CG_API cg_tensor *cg_var_bind(cg_tensor *var, int64_t value);
+/* a[start : start+length] on one axis, start a 0-d int32 expression of bound variables
+ * and constants (e.g. pos, cg_adds(pos, -3)); every value start's range allows must fit
+ * (error otherwise). A view: reads index the source at the runtime offset. */
+CG_API cg_tensor *cg_slice_var(cg_tensor *a, int axis, cg_tensor *start, int64_t length);
+
 /* ---- linear algebra and nn functions ---- */
 CG_API cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b);            /* batched, broadcasting */
 CG_API cg_tensor *cg_linear(cg_tensor *x, cg_tensor *w, cg_tensor *b); /* x@w.T + b, b may be NULL */
@@ -218,11 +239,47 @@ CG_API cg_status cg_backward(cg_tensor *loss);   /* loss must be a scalar; grads
 CG_API cg_tensor *cg_grad(cg_tensor *t);         /* borrowed; NULL if none */
 CG_API void cg_zero_grad(cg_tensor *t);
 
+/* ---- JIT ----
+ * Capture the kernels a step function launches once and replay them on later calls with
+ * new input buffers, without rebuilding the graph, scheduling or compiling (docs/jit.md).
+ * Call 1 runs fn eagerly, call 2 runs it while recording every kernel launch and buffer
+ * copy, calls 3.. replay the recording: fn is not called. Replay goes through the
+ * plugin's graph slot (CUDA graphs) when the device has one, else launch by launch.
+ * JIT=0 in the environment (read by cg_jit_new) makes every call eager.
+ *
+ * fn reads in[0..nin) and stores in out[0..nout) the tensors it computes (created in
+ * fn, which runs inside a scope of cg_jit_run, or kept out of fn's own scopes). Rules
+ * for fn: same input shapes/dtypes/device every call; no host reads of device data
+ * (cg_item, cg_to_host) inside it; state it changes (weights, optimizer moments) is
+ * changed with cg_assign; tensors it reads besides in[] keep their identity (change
+ * them between calls with cg_assign, never by swapping the C pointer); host data it
+ * uploads (cg_from_data) is baked in at capture.
+ *
+ * cg_jit_run realizes the outputs and stores NEW references in out[] (the current
+ * scope's, like any op result). A replay writes the same output buffers again: a kept
+ * output holds the latest call's value. Replay inputs of another count, shape, dtype
+ * or device than at capture: an error (CG_ERR_INVALID / _SHAPE / _DTYPE / _DEVICE)
+ * naming the input, nothing run. An input may be a bound symbolic variable
+ * (cg_var_bind): replays launch the captured kernels with the new input's value; it must
+ * be bound, of the same name and within the captured range (else CG_ERR_INVALID). */
+typedef struct cg_jit cg_jit;
+typedef cg_status (*cg_jit_fn)(int nin, cg_tensor *const *in, int nout, cg_tensor **out,
+                               void *user);
+CG_API cg_jit *cg_jit_new(cg_jit_fn fn, void *user);   /* NULL + error if fn is NULL */
+CG_API cg_status cg_jit_run(cg_jit *j, int nin, cg_tensor *const *in, int nout, cg_tensor **out);
+CG_API void cg_jit_free(cg_jit *j);                     /* releases what the capture holds */
+CG_API bool cg_jit_captured(const cg_jit *j);           /* true once calls replay */
+
 /* ---- debugging ---- */
 CG_API cg_status cg_print(cg_tensor *t);          /* realizes; prints values (logger) */
 CG_API char *cg_graph_str(cg_tensor *t);         /* text form of the lazy graph; free() it */
 /* Counters since start: kernels launched, programs compiled, schedules built. */
-typedef struct { uint64_t kernels, compiles, schedules, realizes; } cg_counters;
+/* jit_replays: cg_jit_run calls that replayed; graph_launches: batches launched through a
+ * plugin's graph slot (their kernels count in kernels too). Append-only. */
+typedef struct {
+  uint64_t kernels, compiles, schedules, realizes;
+  uint64_t jit_replays, graph_launches;
+} cg_counters;
 CG_API cg_counters cg_get_counters(void);
 /* Log hook: library code prints only through this (default: stderr). */
 typedef void (*cg_log_fn)(int level, const char *msg, void *user);
