@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-# CPU benchmark of issue 4.3/4.4: float32 matmul 512/1024/2048, a fused elementwise chain over
-# 64 MiB and softmax over (4096, 4096) on cgrad (LLVM and CLANG plugins) against numpy
+# CPU benchmark of issue 4.3/4.4/7: float32 matmul 512/1024/2048 (default opts, and BEAM=2 on
+# LLVM), a fused elementwise chain over 64 MiB and softmax over (4096, 4096) on cgrad (LLVM and CLANG plugins) against numpy
 # (OpenBLAS) and PyTorch CPU in ONE process run, plus the first-call compile latency of LLVM
 # vs CLANG and the thread scaling (CG_THREADS=1 vs 2, as child processes since the plugins
 # read the thread count once). Prints markdown tables with ratios; --json writes the numbers.
@@ -38,6 +38,7 @@ from cgbench import median_time, wall  # noqa: E402
 import numpy as np  # noqa: E402
 
 BACKENDS = ["LLVM", "CLANG"]
+BEAM_COL = "LLVM+BEAM"           # matmul rows only: LLVM with BEAM=2 kernel search
 EW_N = 16 * 1024 * 1024          # 16M float32 = 64 MiB per tensor
 SM_SHAPE = (4096, 4096)
 MM_SIZES = [512, 1024, 2048]
@@ -109,9 +110,10 @@ def check_close(name, got, want, tol):
     return ok
 
 
-def bench_cgrad(cg, backend, data, mm_sizes, budget):
-    """Times every case on one cgrad backend; returns {case: (median s, runs, kernels)}."""
+def bench_matmul(cg, backend, data, mm_sizes, budget, label=None):
+    """Times the matmul cases on one backend; returns {case: (median s, runs, kernels)}."""
     cg.set_device(backend)
+    label = label or backend
     res = {}
     for n in mm_sizes:
         a, b = cg.from_numpy(data[f"a{n}"]), cg.from_numpy(data[f"b{n}"])
@@ -125,9 +127,24 @@ def bench_cgrad(cg, backend, data, mm_sizes, budget):
         build = lambda: cg.lib.cg_matmul(a, b)  # noqa: E731
         # the first call compiles: one warm-up, then runs until the budget is spent
         res[f"matmul {n}"] = median_time(lambda: cg.run(build), warmup=1, reps=5, budget_s=budget)
-        print(f"  {backend} matmul {n}: {res[f'matmul {n}'][0] * 1e3:.1f} ms", flush=True)
+        print(f"  {label} matmul {n}: {res[f'matmul {n}'][0] * 1e3:.1f} ms", flush=True)
         cg.lib.cg_release(a)
         cg.lib.cg_release(b)
+    return res
+
+
+def bench_beam(cg, data, mm_sizes, budget):
+    """matmul on LLVM with BEAM=2 (the warm-up call runs the search; the cache is fresh)."""
+    os.environ["BEAM"] = "2"
+    try:
+        return bench_matmul(cg, "LLVM", data, mm_sizes, budget, "LLVM+BEAM")
+    finally:
+        del os.environ["BEAM"]
+
+
+def bench_cgrad(cg, backend, data, mm_sizes, budget):
+    """Times every case on one cgrad backend; returns {case: (median s, runs, kernels)}."""
+    res = bench_matmul(cg, backend, data, mm_sizes, budget)
     x, y = cg.from_numpy(data["x"]), cg.from_numpy(data["y"])
     build = ew_cg(cg, x, y)
     out = build(); cg.realize(out)
@@ -255,6 +272,7 @@ def main():
     results = {}
     for be in BACKENDS:
         results[be] = {k: v[0] for k, v in bench_cgrad(cg, be, data, mm_sizes, args.budget).items()}
+    results[BEAM_COL] = {k: v[0] for k, v in bench_beam(cg, data, mm_sizes, args.budget).items()}
     np_res, th_res, th_info = bench_peers(data, mm_sizes, args.budget)
     results["numpy"] = {k: v[0] for k, v in np_res.items()}
     torch_scaling = th_res.pop("_scaling")
@@ -282,18 +300,28 @@ def cpu_name():
 
 def report(results, lat, scal, torch_scaling):
     cases = list(results["numpy"].keys())
-    cols = BACKENDS + ["numpy", "torch"]
+    cgcols = BACKENDS + [BEAM_COL]
+    cols = cgcols + ["numpy", "torch"]
+    ms = lambda k, c: f"{results[k][c] * 1e3:.2f}" if c in results[k] else "-"  # noqa: E731
     print("\n## Times (median, ms)\n")
     print("| case | " + " | ".join(cols) + " |")
     print("|---|" + "---|" * len(cols))
     for c in cases:
-        print(f"| {c} | " + " | ".join(f"{results[k][c] * 1e3:.2f}" for k in cols) + " |")
+        print(f"| {c} | " + " | ".join(ms(k, c) for k in cols) + " |")
     print("\n## Ratios: cgrad time / peer time (1.0 = as fast as the peer; < 1 = cgrad faster)\n")
-    pairs = [(b, p) for b in BACKENDS for p in ("numpy", "torch")]
+    pairs = [(b, p) for b in cgcols for p in ("numpy", "torch")]
+    ratio = lambda b, p, c: f"{results[b][c] / results[p][c]:.2f}" if c in results[b] else "-"  # noqa: E731
     print("| case | " + " | ".join(f"{b}/{p}" for b, p in pairs) + " |")
     print("|---|" + "---|" * len(pairs))
     for c in cases:
-        print(f"| {c} | " + " | ".join(f"{results[b][c] / results[p][c]:.2f}" for b, p in pairs) + " |")
+        print(f"| {c} | " + " | ".join(ratio(b, p, c) for b, p in pairs) + " |")
+    print("\n## matmul speed relative to numpy (numpy time / cgrad time; targets 2048: default >= 0.5, "
+          "BEAM >= 0.8)\n")
+    print("| case | " + " | ".join(cgcols) + " |")
+    print("|---|" + "---|" * len(cgcols))
+    for c in (c for c in cases if c.startswith("matmul")):
+        print(f"| {c} | " + " | ".join(f"{results['numpy'][c] / results[b][c]:.2f}" if c in results[b] else "-"
+                                       for b in cgcols) + " |")
     print("\n## Compile latency (first realize of a new softmax(tanh(x*c)+c) graph, 64x64)\n")
     print("| backend | first call ms | steady call ms | compile ms (first - steady) | programs |")
     print("|---|---|---|---|---|")

@@ -1,13 +1,17 @@
 /* Linearizer: kernel AST -> cg_ir_program. Emits PARAMs and SPECIALs first, opens the
  * output loops, then emits the STORE's expression in post-order with memoization.
- * A KREDUCE becomes
- *     acc = DEFINE_REG; acc[0] = identity; RANGE r... { acc[0] = acc[0] op value } ; LOAD acc[0]
+ * UPCAST ranges are expanded: the STORE is emitted once per value of the upcast ranges
+ * (substituted as constants), so a reduce gets one accumulator per tile element:
+ *     acc = DEFINE_REG[n]; acc[i] = identity; RANGE r... { per unroll value j, per i:
+ *       acc[i] = acc[i] op value(i, j) }  [GROUP: combine acc[i] over the work-group in
+ *       DEFINE_LOCAL after a BARRIER]; LOAD acc[i]
  * Values first emitted inside a loop are forgotten when it closes, so nothing is used
  * outside the scope that defines it (renderers may declare SSA values block-locally). */
 #include <math.h>
 
 #include "cgrad/ir_util.h"
 #include "schedule.h"
+#include "symbolic.h"
 
 typedef struct { UOp *key; int32_t val; } slot;
 typedef struct {
@@ -19,6 +23,11 @@ typedef struct {
   double mult;     /* iterations of the current scope, for flop counting */
   double flops;
   int err;
+  bool noopt;
+  const cg_kernel *k;
+  struct vmemo { UOp *e[16]; int w; int32_t val; } *vm; /* vector values of this loop body */
+  int nvm, vm_cap;
+  int32_t lds;     /* DEFINE_LOCAL of a GROUP reduce (declared at kernel scope) */
 } lstate;
 
 static int ir_op_of[UOP_COUNT];
@@ -106,26 +115,217 @@ static void close_range(lstate *s, UOp *r, int32_t i) {
   s->mult /= r->src[0]->val;
 }
 
-static int32_t emit_reduce(lstate *s, UOp *u) {
-  cg_dtype dt = u->dtype;
-  int op = (int)u->args[0];
-  int32_t acc = cg_irb_emit(s->b, CG_IR_DEFINE_REG, cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG), 0, NULL, 1);
-  int32_t ia[2] = {acc, cnst(s, CG_INT32, 0)};
-  int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG), 2, ia, 0);
-  int32_t st[2] = {ptr, cnst(s, dt, identity(op, dt))};
+typedef struct { int n; UOp *const *r; const int64_t *v; } subst_ctx;
+
+static UOp *subst_rule(UOp *u, void *ctx) {
+  const subst_ctx *c = ctx;
+  for (int i = 0; i < c->n; i++)
+    if (u == c->r[i]) return uop_const(u->dtype, (double)c->v[i]);
+  return NULL;
+}
+
+/* root with ranges r[i] replaced by the values of combination `combo` (mixed radix over
+ * the range sizes, last fastest), simplified. */
+static UOp *subst(UOp *root, int n, UOp *const *r, int64_t combo) {
+  static const uop_rule rules[] = {{UOP_RANGE, subst_rule, "range -> constant"}};
+  int64_t v[CG_MAX_AXES];
+  for (int i = n - 1; i >= 0; i--) {
+    int64_t sz = (int64_t)r[i]->src[0]->val;
+    v[i] = combo % sz;
+    combo /= sz;
+  }
+  subst_ctx c = {n, r, v};
+  return n ? sym_simplify(uop_rewrite(root, rules, 1, &c)) : root;
+}
+
+static int64_t combos(int n, UOp *const *r) {
+  int64_t p = 1;
+  for (int i = 0; i < n; i++) p *= (int64_t)r[i]->src[0]->val;
+  return p;
+}
+
+static int32_t reg_ptr(lstate *s, int32_t base, cg_ir_type pt, int64_t i) {
+  int32_t ia[2] = {base, cnst(s, CG_INT32, (double)i)};
+  return cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0);
+}
+
+static void store(lstate *s, int32_t ptr, int32_t v) {
+  int32_t st[2] = {ptr, v};
   cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 2, st, 0);
-  int32_t rs[CG_MAX_DIMS];
-  size_t mark = s->nundo;
-  for (int i = 1; i < u->nsrc; i++) rs[i] = open_range(s, u->src[i]);
-  int32_t v = emit(s, u->src[0]);
-  int32_t cur = emit1(s, CG_IR_LOAD, dt, 1, &ptr, 0);
-  int32_t ab[2] = {cur, v};
-  st[1] = emit1(s, ir_op_of[op], dt, 2, ab, 0);
+}
+
+/* acc = acc op v, as MULACC when v is a float product summed (same result as MUL, ADD). */
+static void accumulate(lstate *s, int32_t ptr, int op, cg_dtype dt, UOp *v) {
+  int32_t src[3];
+  if (!s->noopt && op == UOP_ADD && v->op == UOP_MUL && (dt == CG_FLOAT32 || dt == CG_FLOAT64)) {
+    src[0] = emit(s, v->src[0]);
+    src[1] = emit(s, v->src[1]);
+    src[2] = emit1(s, CG_IR_LOAD, dt, 1, &ptr, 0);
+    store(s, ptr, emit1(s, CG_IR_MULACC, dt, 3, src, 0));
+  } else {
+    src[1] = emit(s, v);
+    src[0] = emit1(s, CG_IR_LOAD, dt, 1, &ptr, 0);
+    store(s, ptr, emit1(s, ir_op_of[op], dt, 2, src, 0));
+  }
   s->flops += s->mult;
-  cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 2, st, 0);
-  for (int i = u->nsrc - 1; i >= 1; i--) close_range(s, u->src[i], rs[i]);
+}
+
+static int32_t emitv(lstate *s, int op, cg_dtype dt, int w, int n, const int32_t *src, int64_t arg) {
+  cg_ir_type t = cg_ir_t((cg_ir_scalar)dt);
+  t.vec = (uint8_t)w;
+  return cg_irb_emit(s->b, (cg_ir_op)op, t, n, src, arg);
+}
+
+/* Vector of the w scalar expressions e[0..w): a broadcast when they are equal, a
+ * contiguous vector LOAD when they load consecutive elements, the op on vectors of the
+ * sources when they share an op, else the scalars gathered with VECTORIZE. */
+static int32_t vexpr(lstate *s, int w, UOp *const *e) {
+  for (int i = 0; i < s->nvm; i++)
+    if (s->vm[i].w == w && !memcmp(s->vm[i].e, e, sizeof(UOp *) * (size_t)w)) return s->vm[i].val;
+  UOp *u = e[0];
+  bool same = true, alike = true;
+  for (int l = 1; l < w; l++) {
+    same &= e[l] == u;
+    alike &= e[l]->op == u->op && e[l]->nsrc == u->nsrc && e[l]->dtype == u->dtype && e[l]->nargs == u->nargs;
+  }
+  int32_t src[16], v = -1;
+  if (!same && alike && u->op == UOP_LOAD && u->src[2]->op == UOP_CONST && u->src[2]->val) {
+    bool contig = true;
+    for (int l = 1; l < w && contig; l++) {
+      UOp *d = sym_simplify(uop_2(UOP_ADD, CG_INT32, e[l]->src[1],
+                                  uop_2(UOP_MUL, CG_INT32, u->src[1], uop_const(CG_INT32, -1))));
+      contig = e[l]->src[0] == u->src[0] && e[l]->src[2] == u->src[2] && d->op == UOP_CONST && d->val == l;
+    }
+    if (contig) {
+      cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)u->dtype, CG_IR_AS_GLOBAL);
+      pt.vec = (uint8_t)w;
+      int32_t ia[2] = {emit(s, u->src[0]), emit(s, u->src[1])};
+      int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0);
+      v = emitv(s, CG_IR_LOAD, u->dtype, w, 1, &ptr, 0);
+    }
+  } else if (!same && alike && (uop_groups[u->op] & G_A) && ir_op_of[u->op] >= 0 && u->op != UOP_CONST) {
+    UOp *sub[3][16];
+    for (int k = 0; k < u->nsrc; k++) {
+      for (int l = 0; l < w; l++) sub[k][l] = e[l]->src[k];
+      src[k] = vexpr(s, w, sub[k]);
+    }
+    v = emitv(s, ir_op_of[u->op], u->dtype, w, u->nsrc, src, 0);
+    s->flops += s->mult * w;
+  }
+  if (v < 0) {
+    for (int l = 0; l < w; l++) src[l] = emit(s, e[l]);
+    v = emitv(s, CG_IR_VECTORIZE, u->dtype, w, w, src, 0);
+  }
+  if (s->nvm == s->vm_cap) {
+    s->vm_cap = s->vm_cap ? s->vm_cap * 2 : 64;
+    s->vm = cg__xrealloc(s->vm, sizeof *s->vm * (size_t)s->vm_cap);
+  }
+  struct vmemo *m = &s->vm[s->nvm++];
+  memcpy(m->e, e, sizeof(UOp *) * (size_t)w);
+  m->w = w;
+  m->val = v;
+  return v;
+}
+
+/* acc[i..i+w) op= the vector of v[0..w) (MULACC for a float product summed). */
+static void accumulate_vec(lstate *s, int32_t acc, int64_t i, int w, int op, cg_dtype dt, UOp *const *v) {
+  cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG);
+  pt.vec = (uint8_t)w;
+  int32_t ia[2] = {acc, cnst(s, CG_INT32, (double)i)}, src[3];
+  int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0);
+  bool mac = op == UOP_ADD && v[0]->op == UOP_MUL;
+  for (int l = 0; l < w; l++) mac &= v[l]->op == UOP_MUL;
+  if (mac) {
+    UOp *a[16], *b[16];
+    for (int l = 0; l < w; l++) a[l] = v[l]->src[0], b[l] = v[l]->src[1];
+    src[0] = vexpr(s, w, a);
+    src[1] = vexpr(s, w, b);
+    src[2] = emitv(s, CG_IR_LOAD, dt, w, 1, &ptr, 0);
+    store(s, ptr, emitv(s, CG_IR_MULACC, dt, w, 3, src, 0));
+  } else {
+    src[1] = vexpr(s, w, v);
+    src[0] = emitv(s, CG_IR_LOAD, dt, w, 1, &ptr, 0);
+    store(s, ptr, emitv(s, ir_op_of[op], dt, w, 2, src, 0));
+  }
+  s->flops += s->mult * w;
+}
+
+/* Work-group combine of a GROUP reduce: every thread writes its partials to local
+ * memory, then each reads its group's G partials back (the store is gated to g == 0). */
+static void group_combine(lstate *s, int n, const int32_t *ptr, UOp *g, int op, cg_dtype dt) {
+  const uint32_t *L = s->k->local;
+  int64_t nl = (int64_t)L[0] * L[1] * L[2], gs = 1, G = (int64_t)g->src[0]->val;
+  for (int a = 0; a < g->args[2]; a++) gs *= L[a];
+  int32_t lid = cnst(s, CG_INT32, 0);
+  for (int a = 2; a >= 0; a--) {
+    if (L[a] <= 1) continue;
+    int32_t ab[2] = {emit1(s, CG_IR_MUL, CG_INT32, 2, (int32_t[]){lid, cnst(s, CG_INT32, L[a])}, 0),
+                     emit1(s, CG_IR_SPECIAL, CG_INT32, 0, NULL, a + 3)};
+    lid = emit1(s, CG_IR_ADD, CG_INT32, 2, ab, 0);
+  }
+  cg_ir_type lt = cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_LOCAL);
+  int32_t lds = s->lds;
+  for (int i = 0; i < n; i++) {
+    int32_t ia[2] = {lds, emit1(s, CG_IR_ADD, CG_INT32, 2, (int32_t[]){lid, cnst(s, CG_INT32, (double)(i * nl))}, 0)};
+    store(s, cg_irb_emit(s->b, CG_IR_INDEX, lt, 2, ia, 0), emit1(s, CG_IR_LOAD, dt, 1, &ptr[i], 0));
+  }
+  cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0);
+  int32_t gl = emit1(s, CG_IR_MUL, CG_INT32, 2, (int32_t[]){emit(s, g), cnst(s, CG_INT32, (double)gs)}, 0);
+  int32_t base = emit1(s, CG_IR_SUB, CG_INT32, 2, (int32_t[]){lid, gl}, 0);
+  for (int i = 0; i < n; i++) {
+    store(s, ptr[i], cnst(s, dt, identity(op, dt)));
+    int32_t se[2] = {cnst(s, CG_INT32, 0), cnst(s, CG_INT32, (double)G)};
+    int32_t r = cg_irb_emit(s->b, CG_IR_RANGE, cg_ir_t(CG_IR_INT32), 2, se, 1000 + i);
+    int32_t off = emit1(s, CG_IR_MUL, CG_INT32, 2, (int32_t[]){r, cnst(s, CG_INT32, (double)gs)}, 0);
+    off = emit1(s, CG_IR_ADD, CG_INT32, 2, (int32_t[]){off, base}, 0);
+    int32_t ia[2] = {lds, emit1(s, CG_IR_ADD, CG_INT32, 2, (int32_t[]){off, cnst(s, CG_INT32, (double)(i * nl))}, 0)};
+    int32_t ab[2] = {emit1(s, CG_IR_LOAD, dt, 1, &ptr[i], 0),
+                     emit1(s, CG_IR_LOAD, dt, 1, (int32_t[]){cg_irb_emit(s->b, CG_IR_INDEX, lt, 2, ia, 0)}, 0)};
+    store(s, ptr[i], emit1(s, ir_op_of[op], dt, 2, ab, 0));
+    cg_irb_emit(s->b, CG_IR_ENDRANGE, cg_ir_t(CG_IR_VOID), 1, &r, 0);
+  }
+  cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0); /* before a reuse in a loop */
+}
+
+/* n reduces that differ only in their upcast constants (same ranges): one accumulator
+ * each; loops over the LOOP ranges, UNROLL ranges expanded, GROUP combined. Runs of w
+ * consecutive accumulators (the innermost upcast range) are updated as IR vectors. */
+static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
+  cg_dtype dt = red[0]->dtype;
+  int op = (int)red[0]->args[0], nu = 0;
+  cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)dt, CG_IR_AS_REG);
+  int32_t acc = cg_irb_emit(s->b, CG_IR_DEFINE_REG, pt, 0, NULL, n), ptr[256], rs[1 + 3 * CG_MAX_DIMS];
+  UOp *unroll[CG_MAX_DIMS], *group = NULL;
+  for (int i = 0; i < n; i++) {
+    ptr[i] = reg_ptr(s, acc, pt, i);
+    store(s, ptr[i], cnst(s, dt, identity(op, dt)));
+  }
+  size_t mark = s->nundo;
+  for (int i = 1; i < red[0]->nsrc; i++) {
+    UOp *r = red[0]->src[i];
+    if (r->args[1] == CG_R_LOOP) rs[i] = open_range(s, r);
+    else if (r->args[1] == CG_R_UNROLL) unroll[nu++] = r;
+    else group = r;
+  }
+  int64_t nj = combos(nu, unroll);
+  for (int64_t j = 0; j < nj; j++)
+    for (int i = 0; i < n; i += w) {
+      UOp *v[16];
+      for (int l = 0; l < w; l++) v[l] = subst(red[i + l]->src[0], nu, unroll, j);
+      if (w == 1) accumulate(s, ptr[i], op, dt, v[0]);
+      else accumulate_vec(s, acc, i, w, op, dt, v);
+    }
+  s->nvm = 0;
+  for (int i = red[0]->nsrc - 1; i >= 1; i--)
+    if (red[0]->src[i]->args[1] == CG_R_LOOP) close_range(s, red[0]->src[i], rs[i]);
   forget(s, mark);
-  return emit1(s, CG_IR_LOAD, dt, 1, &ptr, 0);
+  if (group) group_combine(s, n, ptr, group, op, dt);
+  for (int i = 0; i < n; i++) put(s, red[i], emit1(s, CG_IR_LOAD, dt, 1, &ptr[i], 0));
+}
+
+static int32_t emit_reduce(lstate *s, UOp *u) {
+  emit_reduces(s, 1, &u, 1);
+  return get(s, u);
 }
 
 /* Distinct KREDUCE nodes under u (one of them in *one). */
@@ -173,6 +373,29 @@ static void emit_tiled(lstate *s, UOp *loop, UOp *store, UOp *red) {
   }
 }
 
+/* The STORE once per upcast value; with one reduce, its tile of accumulators first. */
+static void emit_upcast(lstate *s, const cg_kernel *k, UOp *st, bool one_reduce) {
+  int64_t n = combos(k->nupcast, k->upcast);
+  UOp **var = cg__xmalloc(sizeof(UOp *) * (size_t)n * 2), **red = var + n;
+  for (int64_t c = 0; c < n; c++) {
+    var[c] = subst(st, k->nupcast, k->upcast, c);
+    uop_map seen = {0};
+    red[c] = NULL;
+    if (one_reduce && n <= 256) count_reduces(var[c], &red[c], &seen);
+    uop_map_free(&seen);
+  }
+  for (int64_t c = 0; c < n; c++) /* a copy whose reduce folded away: no shared tile */
+    if (!red[c]) red[0] = NULL;
+  int w = 1; /* vector width: the innermost upcast, up to 16 lanes, float accumulators */
+  if (!s->noopt && k->nupcast && red[0] && cg_dtype_size(red[0]->dtype) >= 4 && red[0]->dtype >= CG_FLOAT16) {
+    int64_t last = (int64_t)k->upcast[k->nupcast - 1]->src[0]->val;
+    for (w = 16; w > 1 && last % w; w /= 2) {}
+  }
+  if (one_reduce && n <= 256 && red[0]) emit_reduces(s, (int)n, red, w);
+  for (int64_t c = 0; c < n; c++) emit(s, var[c]);
+  free(var);
+}
+
 static int32_t emit_uncached(lstate *s, UOp *u) {
   int32_t src[4];
   switch (u->op) {
@@ -184,7 +407,11 @@ static int32_t emit_uncached(lstate *s, UOp *u) {
       s->err = cg__error(CG_ERR_INVALID, "linearize: loop range %lld used outside its loop", (long long)u->args[0]);
       return cnst(s, CG_INT32, 0);
     }
-    return emit1(s, CG_IR_SPECIAL, CG_INT32, 0, NULL, u->args[1] == 1 ? 0 : 3);
+    if (u->args[1] != CG_R_GLOBAL && u->args[1] != CG_R_LOCAL) {
+      s->err = cg__error(CG_ERR_INVALID, "linearize: range %lld not expanded", (long long)u->args[0]);
+      return cnst(s, CG_INT32, 0);
+    }
+    return emit1(s, CG_IR_SPECIAL, CG_INT32, 0, NULL, u->args[1] == CG_R_GLOBAL ? 0 : 3 + u->args[2]);
   case UOP_LOAD: case UOP_STORE: {
     int32_t ia[2] = {emit(s, u->src[0]), emit(s, u->src[1])};
     int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)u->src[0]->dtype, CG_IR_AS_GLOBAL), 2, ia, 0);
@@ -223,7 +450,7 @@ static int32_t emit(lstate *s, UOp *u) {
 
 cg_ir_program *cg__linearize(const cg_kernel *k) {
   init_op_map();
-  lstate s = {.b = cg_irb_new(k->name), .mult = 1};
+  lstate s = {.b = cg_irb_new(k->name), .mult = 1, .k = k};
   s.mult = (double)k->global[0] * k->local[0];
   cg_irb_param(s.b, (cg_ir_scalar)k->out->dtype, CG_IR_PARAM_WRITE, uop_numel(k->out));
   double bytes = (double)uop_numel(k->out) * (double)cg_dtype_size(k->out->dtype);
@@ -244,14 +471,20 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
   uop_map seen = {0};
   int nred = count_reduces(store, &red, &seen);
   uop_map_free(&seen);
-  static int noopt = -1; /* NOOPT=1: plain nested loops, no interchange */
-  if (noopt < 0) noopt = cg__env_int("NOOPT", 0) != 0;
-  if (!noopt && k->nloops == 1 && nred == 1 && !count_reduces(red->src[0], NULL, &seen)) {
+  s.noopt = cg__env_int("NOOPT", 0) != 0; /* plain nested loops, no interchange, no MULACC */
+  bool one = nred == 1 && !count_reduces(red->src[0], NULL, &seen);
+  for (int i = 1; one && i < red->nsrc; i++)
+    if (red->src[i]->args[1] == CG_R_LOCAL) { /* GROUP: local memory for every tile partial */
+      int64_t n = combos(k->nupcast, k->upcast) * k->local[0] * k->local[1] * k->local[2];
+      s.lds = cg_irb_emit(s.b, CG_IR_DEFINE_LOCAL, cg_ir_ptr((cg_ir_scalar)red->dtype, CG_IR_AS_LOCAL), 0, NULL, n);
+    }
+  bool plain_red = one && red->nsrc == 2 && red->src[1]->args[1] == CG_R_LOOP;
+  if (!s.noopt && k->nloops == 1 && !k->nupcast && plain_red) {
     emit_tiled(&s, k->loops[0], store, red);
   } else {
-    int32_t loops[2];
+    int32_t loops[CG_MAX_AXES];
     for (int i = 0; i < k->nloops; i++) loops[i] = open_range(&s, k->loops[i]);
-    emit(&s, store);
+    emit_upcast(&s, k, store, one);
     for (int i = k->nloops - 1; i >= 0; i--) close_range(&s, k->loops[i], loops[i]);
   }
   uop_map_free(&seen);
@@ -261,5 +494,6 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
   cg_irb_free(s.b);
   free(s.map);
   free(s.undo);
+  free(s.vm);
   return p;
 }

@@ -7,9 +7,9 @@
  *   SHRINK   idx_i + start                        FLIP     n-1 - idx_i
  *   REDUCE   reduced axes -> new loop RANGEs, value = KREDUCE(src value, ranges)
  *
- * Output layout: the output index is flattened; on CPUs (max_local_size 1) the last
- * chunk of the output (a divisor of the last dim, up to 1024) is an inner loop and the
- * rest is the group grid; on GPUs flat = group*local + lid, gated by flat < numel. */
+ * Output layout comes from the optimizer's plan (schedule.h): each output axis index is
+ * composed of group-grid, local, loop and upcast RANGEs, each reduce axis of loop, group
+ * (local) and unroll RANGEs; an axis whose parts overshoot its size is gated. */
 #include "runtime.h"
 #include "schedule.h"
 #include "symbolic.h"
@@ -27,6 +27,9 @@ typedef struct {
   memo_e *buckets[1024];
   int err;
   bool reduce;
+  const cg_plan *plan;
+  int nlocal;          /* local (SPECIAL) axes used so far */
+  UOp *group;          /* the GROUP range of the reduce, if any */
 } lctx;
 
 static UOp *ci(int64_t v) { return uop_const(IDX, (double)v); }
@@ -36,9 +39,21 @@ static UOp *band(UOp *a, UOp *b) { return a ? uop_2(UOP_AND, CG_BOOL, a, b) : b;
 static UOp *lt(UOp *a, UOp *b) { return uop_2(UOP_CMPLT, CG_BOOL, a, b); }
 
 static UOp *range(lctx *c, int64_t end, int kind) {
-  int64_t args[2] = {c->next_range++, kind};
+  int64_t args[3] = {c->next_range++, kind, 0};
+  if (kind == CG_R_LOCAL) {
+    args[2] = c->nlocal++;
+    c->k->local[args[2]] = (uint32_t)end;
+  }
   UOp *e = ci(end);
-  return uop_new(UOP_RANGE, IDX, 1, &e, 2, args, 0, NULL);
+  return uop_new(UOP_RANGE, IDX, 1, &e, 3, args, 0, NULL);
+}
+
+/* idx * n + RANGE(n) of the given kind (idx unchanged when n is 1). */
+static UOp *part(lctx *c, UOp *idx, int64_t n, int kind, UOp **out) {
+  if (n <= 1) return idx;
+  UOp *r = range(c, n, kind);
+  if (out) *out = r;
+  return add(mul(idx, n), r);
 }
 
 /* Row-major flat index of idx in shape. */
@@ -154,13 +169,23 @@ static UOp *lower_uncached(lctx *c, UOp *u, UOp *const *idx, UOp *valid) {
     return uop_3(UOP_WHERE, u->dtype, pv, inner, uop_const(u->dtype, 0));
   }
   case UOP_REDUCE_SUM: case UOP_REDUCE_PROD: case UOP_REDUCE_MAX: {
-    UOp *srcs[1 + CG_MAX_DIMS];
+    UOp *srcs[1 + 3 * CG_MAX_DIMS]; /* value, then loop/group/unroll ranges per axis */
     int n = 1;
     for (int i = 0; i < u->ndim; i++) sidx[i] = idx[i];
     for (int k = 0; k < u->nargs; k++) {
       int ax = (int)a[k];
       if (s->shape[ax] == 1) { sidx[ax] = ci(0); continue; }
-      sidx[ax] = srcs[n++] = range(c, s->shape[ax], 0);
+      const cg_axis *pa = NULL;
+      for (int j = c->plan->nout; j < c->plan->naxes; j++)
+        if (c->plan->ax[j].dim == ax && c->plan->ax[j].size == s->shape[ax]) pa = &c->plan->ax[j];
+      if (!pa) { sidx[ax] = srcs[n++] = range(c, s->shape[ax], CG_R_LOOP); continue; }
+      UOp *r = ci(0);
+      if (pa->part[CG_P_RLOOP] > 1) r = srcs[n++] = range(c, pa->part[CG_P_RLOOP], CG_R_LOOP);
+      r = part(c, r, pa->part[CG_P_GROUP], CG_R_LOCAL, &srcs[n]);
+      if (pa->part[CG_P_GROUP] > 1) c->group = srcs[n++];
+      r = part(c, r, pa->part[CG_P_UNROLL], CG_R_UNROLL, &srcs[n]);
+      if (pa->part[CG_P_UNROLL] > 1) n++;
+      sidx[ax] = sym_simplify(r);
     }
     srcs[0] = lower(c, s, sidx, valid);
     c->reduce = true;
@@ -195,51 +220,56 @@ static UOp *lower(lctx *c, UOp *u, UOp *const *idx, UOp *valid) {
   return v;
 }
 
-/* Elements per CPU group: the largest product of trailing dims up to 1024, or a
- * divisor of the last big dim when that alone is larger. */
-static int64_t inner_chunk(const UOp *root) {
-  int64_t p = 1;
-  for (int i = root->ndim - 1; i >= 0; i--) {
-    int64_t d = root->shape[i];
-    if (p * d <= 1024) { p *= d; continue; }
-    if (p > 1) break;
-    for (int64_t c = 1024; c >= 64; c--)
-      if (d % c == 0) return c;
-    return 1;
-  }
-  return p;
+/* Index of output axis a: global | local | loop | upcast parts; gated past its size. */
+static UOp *axis_index(lctx *c, const cg_axis *ax, UOp *g, UOp **gate, UOp **inner) {
+  cg_kernel *k = c->k;
+  UOp *idx = g, *r = g;
+  idx = part(c, idx, ax->part[CG_P_LOCAL], CG_R_LOCAL, &r);
+  UOp *lp = NULL;
+  idx = part(c, idx, ax->part[CG_P_LOOP], CG_R_LOOP, &lp);
+  if (lp) k->loops[k->nloops++] = r = lp;
+  UOp *up = NULL;
+  idx = part(c, idx, ax->part[CG_P_UPCAST], CG_R_UPCAST, &up);
+  if (up) k->upcast[k->nupcast++] = r = up;
+  *inner = r;
+  int64_t span = 1;
+  for (int i = 0; i < 4; i++) span *= ax->part[i];
+  idx = sym_simplify(idx);
+  if (span > ax->size) *gate = band(*gate, lt(idx, ci(ax->size)));
+  return idx;
 }
 
-int cg__lower(UOp *root, const cg_device_props *props, cg_kernel *k) {
-  lctx c = {.k = k};
-  int64_t n = uop_numel(root);
-  UOp *flat, *gate = NULL, *idx[CG_MAX_DIMS];
+int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_kernel *k) {
+  (void)props;
+  lctx c = {.k = k, .plan = plan};
+  UOp *gate = NULL, *idx[CG_MAX_DIMS], *flat = NULL;
   k->out = root;
-  k->nin = 0;
-  k->nloops = 0;
-  k->nvars = 0;
+  k->nin = k->nloops = k->nupcast = k->nvars = 0;
+  k->plan = *plan;
   for (int i = 0; i < 3; i++) k->global[i] = k->local[i] = 1;
-  if (props->max_local_size > 1) {
-    int64_t l = n < 128 ? n : 128;
-    if (l < 1) l = 1;
-    k->local[0] = (uint32_t)l;
-    k->global[0] = (uint32_t)((n + l - 1) / l);
-    flat = add(mul(k->global[0] > 1 ? range(&c, k->global[0], 1) : ci(0), l), range(&c, l, 2));
-    if (k->global[0] * l != n) gate = lt(flat, ci(n));
-  } else {
-    int64_t in = inner_chunk(root);
-    k->global[0] = (uint32_t)(n / in);
-    flat = k->global[0] > 1 ? range(&c, k->global[0], 1) : ci(0);
-    if (in > 1) {
-      k->loops[k->nloops++] = range(&c, in, 0);
-      flat = add(mul(flat, in), k->loops[0]);
-    }
+  int64_t ng = 1;
+  for (int a = 0; a < plan->nout; a++) ng *= plan->ax[a].part[CG_P_GLOBAL];
+  UOp *gid = ng > 1 ? range(&c, ng, CG_R_GLOBAL) : ci(0);
+  k->global[0] = (uint32_t)ng;
+  for (int d = 0; d < root->ndim; d++) idx[d] = ci(0);
+  int64_t stride = 1;
+  for (int a = 0; a < plan->nout; a++) { /* axis 0 fastest in the group grid */
+    const cg_axis *ax = &plan->ax[a];
+    int64_t g = ax->part[CG_P_GLOBAL];
+    UOp *ga = g == 1 ? ci(0) : stride == 1 ? gid : uop_2(UOP_IDIV, IDX, gid, ci(stride));
+    if (g > 1 && stride * g < ng) ga = uop_2(UOP_MOD, IDX, ga, ci(g));
+    stride *= g;
+    UOp *v = axis_index(&c, ax, sym_simplify(ga), &gate, &k->axis_range[a]);
+    if (plan->flat) flat = v;
+    else idx[ax->dim] = v;
   }
-  flat = sym_simplify(flat);
-  unflatten(flat, root->ndim, root->shape, idx);
+  if (plan->flat) unflatten(flat ? flat : ci(0), root->ndim, root->shape, idx);
+  if (gate) gate = sym_simplify(gate);
   UOp *val = lower(&c, root->op == UOP_CONTIGUOUS ? root->src[0] : root, idx, gate);
+  if (c.group) gate = sym_simplify(band(gate, lt(c.group, ci(1)))); /* one thread stores */
   int64_t p0 = 0;
-  UOp *st[4] = {uop_new(UOP_PARAM, root->dtype, 0, NULL, 1, &p0, 0, NULL), flat, val, gate};
+  UOp *st[4] = {uop_new(UOP_PARAM, root->dtype, 0, NULL, 1, &p0, 0, NULL),
+                flat ? flat : flatten(root->ndim, root->shape, idx), val, gate};
   UOp *store = uop_new(UOP_STORE, CG_BOOL, gate ? 4 : 3, st, 0, NULL, 0, NULL);
   k->sink = sym_simplify(uop_new(UOP_SINK, CG_BOOL, 1, &store, 0, NULL, 0, NULL));
   for (int i = 0; i < 1024; i++)

@@ -231,18 +231,8 @@ static cg_status run_kernel(UOp *u, cg_buffer *slot) {
   memset(&k, 0, sizeof k);
   cg_status st = CG_ERR_INVALID;
   uint64_t t0 = now_ns(), c0 = cpu_ns();
-  int lerr = cg__lower(u, cg__device_props(dev), &k);
-  uint64_t t1 = now_ns();
-  stats.lower_ns += t1 - t0;
-  if (lerr) goto fail;
-  if (cg__debug() >= 3) {
-    char *txt = uop_print(k.sink);
-    cg__log(2, "kernel %s AST:\n%s", k.name, txt);
-    free(txt);
-  }
-  t0 = now_ns();
-  cg_ir_program *ir = cg__linearize(&k);
-  stats.linearize_ns += now_ns() - t0;
+  cg_ir_program *ir = cg__compile_kernel(u, dev, &k); /* opts, lower, linearize */
+  stats.lower_ns += now_ns() - t0;                    /* lowering and linearizing together */
   stats.core_cpu_ns += cpu_ns() - c0;
   if (!ir) goto fail;
   cg_program *prog = cg__program_get(dev, ir);

@@ -1,0 +1,184 @@
+/* Optimizer test: every kernel of a set (matmuls, broadcast batched matmul, reductions
+ * over several axes, elementwise with broadcast/permute/pad, conv2d, softmax, odd sizes)
+ * is run with random legal opt lists (CG_OPT_FUZZ=seed) and with the default heuristics,
+ * and compared with the same graph run with NOOPT=1 (tolerance for float reorders).
+ * The kernel names carry the applied opts (DEBUG=2 launch lines), so the test also checks
+ * that the opts it expects were exercised.
+ *
+ *   test_opt -b LLVM [-s seeds]     fuzz + heuristics on one backend (77 = no device)
+ *   test_opt -b LLVM --beam         BEAM=1 twice (two processes, one cache folder): the
+ *                                   first searches, the second finds the cached opts */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgrad/cgrad.h"
+
+#define MAXN 4096
+
+static int seen[128];            /* opt letters seen in launched kernel names */
+static int beam_searched, beam_cached;
+
+static void hook(int level, const char *msg, void *user) {
+  (void)level, (void)user;
+  if (strstr(msg, "beam: searched")) beam_searched++;
+  if (strstr(msg, "beam: cached")) beam_cached++;
+  const char *p = strstr(msg, " r_") ? strstr(msg, " r_") : strstr(msg, " E_");
+  if (!p || !strstr(msg, "global [")) return;
+  for (const char *q = p + 1; *q && *q != ' '; q++)
+    if (q[0] == '_' && q[1] >= 'A' && q[1] <= 'Z' && q[2] >= '0' && q[2] <= '9') seen[(int)q[1]]++;
+}
+
+/* Deterministic inputs, fresh buffers each call (so nothing is reused across runs). */
+static cg_tensor *input(int id, int ndim, const int64_t *shape) {
+  static float buf[MAXN];
+  int64_t n = 1;
+  for (int i = 0; i < ndim; i++) n *= shape[i];
+  for (int64_t i = 0; i < n; i++) buf[i] = (float)sin(0.37 * (double)i + id) * (1.0f + 0.1f * (float)id);
+  return cg_from_data(buf, CG_FLOAT32, ndim, shape);
+}
+
+static cg_tensor *sum_axes(cg_tensor *x, int n, const int *ax) { return cg_sum(x, n, ax, false); }
+
+#define NKERNELS 13
+
+/* Kernel k of the set. */
+static cg_tensor *build(int k) {
+  static const int64_t s17x33[] = {17, 33}, s33x19[] = {33, 19}, s64[] = {64, 64}, sA[] = {3, 1, 8, 16},
+                       sB[] = {1, 2, 16, 12}, s3d[] = {6, 10, 14}, s1x33[] = {1, 33}, s17x1[] = {17, 1},
+                       sx[] = {2, 3, 9, 9}, sw[] = {4, 3, 3, 3}, s4d[] = {2, 5, 4, 3};
+  static const int ax0[] = {0}, ax1[] = {1}, ax02[] = {0, 2}, axm[] = {-1}, perm[] = {2, 0, 3, 1}, tr[] = {1, 0};
+  static const int64_t pads[] = {1, 0, 0, 2, 1, 1, 0, 1};
+  switch (k) {
+  case 0: return cg_matmul(input(1, 2, s17x33), input(2, 2, s33x19));
+  case 1: return cg_matmul(input(3, 2, s64), input(4, 2, s64));
+  case 2: return cg_matmul(input(5, 4, sA), input(6, 4, sB)); /* batch broadcast */
+  case 3: return sum_axes(input(7, 3, s3d), 1, ax0);
+  case 4: return sum_axes(input(8, 3, s3d), 1, ax1);
+  case 5: return sum_axes(input(9, 3, s3d), 2, ax02);
+  case 6: return cg_max(input(10, 2, s17x33), 1, axm, true);
+  case 7: return cg_add(input(11, 2, s17x33), cg_mul(input(12, 2, s1x33), input(13, 2, s17x1)));
+  case 8: return cg_adds(cg_pad(cg_permute(input(14, 4, s4d), perm), pads, 0.5), 1.0);
+  case 9: return cg_conv2d(input(15, 4, sx), input(16, 4, sw), NULL, 1, 1);
+  case 10: return cg_softmax(input(17, 2, s17x33), 1);
+  case 11: return cg_exp(cg_sub(input(18, 2, s64), cg_max(input(18, 2, s64), 1, axm, true)));
+  case 12: return cg_matmul(cg_permute(input(19, 2, s64), tr), input(20, 2, s64));
+  default: return NULL;
+  }
+}
+
+/* Run kernel k; values into out (n elements). 0 ok. */
+static int run(int k, float *out, int64_t *n) {
+  cg_scope_push();
+  cg_tensor *t = build(k);
+  int rc = -1;
+  if (t && cg_realize(t) == CG_OK) {
+    *n = cg_numel(t);
+    rc = *n <= MAXN && cg_to_host(t, out, sizeof(float) * (size_t)*n) == CG_OK ? 0 : -1;
+  }
+  if (rc) printf("kernel %d: %s\n", k, cg_last_error());
+  cg_scope_pop();
+  return rc;
+}
+
+static int compare(int k, const char *what, const float *ref, const float *got, int64_t n) {
+  for (int64_t i = 0; i < n; i++) {
+    double e = fabs((double)ref[i] - got[i]), tol = 1e-4 + 1e-4 * fabs((double)ref[i]);
+    if (!(e <= tol)) {
+      printf("FAIL kernel %d %s: [%lld] got %.7g expected %.7g\n", k, what, (long long)i, got[i], ref[i]);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+static int fuzz(int seeds, bool gpu) {
+  static float ref[MAXN], got[MAXN];
+  int fails = 0, runs = 0;
+  for (int k = 0; k < NKERNELS; k++) {
+    int64_t n = 0, m = 0;
+    setenv("NOOPT", "1", 1);
+    int rc = run(k, ref, &n);
+    unsetenv("NOOPT");
+    if (rc) { fails++; continue; }
+    for (int s = 0; s <= seeds; s++) {
+      char v[32];
+      snprintf(v, sizeof v, "%d", s * 7919 + k);
+      if (s) setenv("CG_OPT_FUZZ", v, 1); /* seed 0: the default heuristics */
+      rc = run(k, got, &m);
+      unsetenv("CG_OPT_FUZZ");
+      snprintf(v, sizeof v, s ? "fuzz seed %d" : "heuristics", s * 7919 + k);
+      fails += rc || m != n || compare(k, v, ref, got, n);
+      runs++;
+    }
+  }
+  printf("%d runs, %d failed; opts seen: UPCAST %d UNROLL %d LOOP %d LOCAL %d GROUP %d\n", runs, fails,
+         seen['U'], seen['R'], seen['L'], seen['W'], seen['G']);
+  if (!seen['U'] || !seen['R'] || !seen['L'] || (gpu && (!seen['W'] || !seen['G']))) {
+    printf("FAIL: an opt kind was never exercised\n");
+    fails++;
+  }
+  return fails;
+}
+
+static int beam_once(void) {
+  static float out[MAXN];
+  int64_t n;
+  setenv("BEAM", "1", 1);
+  return run(1, out, &n);
+}
+
+/* First process searches, second one reads the cache (no search). */
+static int beam_test(const char *dir) {
+  setenv("CG_CACHE_DIR", dir, 1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    cg_set_log(hook, NULL);
+    int rc = beam_once();
+    _exit(rc == 0 && beam_searched == 1 ? 0 : 1);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st)) { printf("FAIL: first BEAM run did not search once\n"); return 1; }
+  cg_set_log(hook, NULL);
+  int rc = beam_once();
+  printf("second run: searched %d, cached %d\n", beam_searched, beam_cached);
+  return rc || beam_searched != 0 || beam_cached != 1;
+}
+
+int main(int argc, char **argv) {
+  const char *be = "LLVM";
+  int seeds = 6;
+  bool beam = false;
+  for (int i = 1; i < argc; i++) {
+    if (!strcmp(argv[i], "-b") && i + 1 < argc) be = argv[++i];
+    else if (!strcmp(argv[i], "-s") && i + 1 < argc) seeds = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--beam")) beam = true;
+  }
+  setenv("DEBUG", "2", 1); /* launch lines carry the kernel names (read once) */
+  unsetenv("NOOPT");
+  unsetenv("BEAM");
+  if (beam) {
+    char dir[] = "/tmp/cg_opt_beam_XXXXXX";
+    if (!mkdtemp(dir)) return 1;
+    setenv("BACKEND", be, 1);
+    int rc = beam_test(dir);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) {}
+    printf("%s\n", rc ? "FAIL" : "ok");
+    return rc ? 1 : 0;
+  }
+  cg_set_log(hook, NULL);
+  if (cg_set_default_device(be) != CG_OK) {
+    printf("SKIP: no %s device (%s)\n", be, cg_last_error());
+    return 77;
+  }
+  bool gpu = !strcmp(be, "OPENCL");
+  int fails = fuzz(seeds, gpu);
+  printf("%s\n", fails ? "FAIL" : "ok");
+  return fails ? 1 : 0;
+}
