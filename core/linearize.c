@@ -308,7 +308,20 @@ static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
     else group = r;
   }
   int64_t nj = combos(nu, unroll);
-  for (int64_t j = 0; j < nj; j++)
+  int vu = 1; /* one accumulator: the innermost UNROLL range as vectors (wide loads) */
+  if (!s->noopt && n == 1 && nu)
+    for (vu = 16; vu > 1 && (int64_t)unroll[nu - 1]->src[0]->val % vu; vu /= 2) {}
+  for (int64_t j = 0; j < nj && vu > 1; j += vu) {
+    UOp *v[16];
+    for (int l = 0; l < vu; l++) v[l] = subst(red[0]->src[0], nu, unroll, j + l);
+    int32_t x = vexpr(s, vu, v);
+    s->flops += s->mult * vu;
+    for (int l = 0; l < vu; l++) {
+      int32_t src[2] = {emit1(s, CG_IR_LOAD, dt, 1, &ptr[0], 0), emit1(s, CG_IR_GEP, dt, 1, &x, l)};
+      store(s, ptr[0], emit1(s, ir_op_of[op], dt, 2, src, 0));
+    }
+  }
+  for (int64_t j = 0; j < nj && vu == 1; j++)
     for (int i = 0; i < n; i += w) {
       UOp *v[16];
       for (int l = 0; l < w; l++) v[l] = subst(red[i + l]->src[0], nu, unroll, j);

@@ -8,7 +8,9 @@
  *   heuristics        CPU: register tile (UPCAST) of the output axes that some operand
  *                     does not depend on, loads contiguous along the wide one; otherwise
  *                     an inner LOOP of up to 1024 outputs. GPU: LOCAL over the output,
- *                     GROUP for long reduces with few outputs (GEMV, row sums)
+ *                     GROUP for long reduces with few outputs (GEMV, row sums); when a
+ *                     load reads the reduce contiguously, UNROLL it by a 16-byte vector,
+ *                     GROUP 32 and LOCAL of up to 4 rows per work-group
  *   BEAM=n            hill climb from the heuristic with the n best plans per round
  *
  * How the plan becomes index math is lower.c's job; the expansion of UPCAST/UNROLL and
@@ -237,6 +239,29 @@ static int64_t pow2_at_most(int64_t n) {
   return p;
 }
 
+/* Lanes of a 16-byte vector load along the (last) reduce axis when some load of the
+ * kernel walks it contiguously (GEMV rows, row sums), else 1. From a probe lowering. */
+static int64_t reduce_vector(UOp *root, const cg_plan *p, const cg_device_props *props) {
+  cg_kernel k;
+  memset(&k, 0, sizeof k);
+  if (cg__lower(root, props, p, &k)) { cg__clear_error(); return 1; }
+  UOp *loads[64], *red;
+  int nl = 0;
+  uop_map seen = {0};
+  collect_loads(k.sink, loads, &nl, &seen);
+  uop_map_free(&seen);
+  red = find_kreduce(k.sink, &seen);
+  uop_map_free(&seen);
+  if (!red || red->nsrc < 2) return 1;
+  int64_t vec = 1;
+  for (int i = 0; i < nl; i++) {
+    size_t es = cg_dtype_size(loads[i]->dtype);
+    if (es && es <= 8 && stride_of(loads[i], red->src[red->nsrc - 1]) == 1 && (int64_t)(16 / es) > vec)
+      vec = (int64_t)(16 / es);
+  }
+  return vec;
+}
+
 static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
   if (props->max_local_size <= 1) {
     if (p->flat) {
@@ -255,8 +280,19 @@ static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
   /* a long reduce with few outputs (GEMV, row sums): split it over a work-group */
   if (p->naxes > p->nout && rn >= 256 && (outn <= 65536 || rn >= outn)) {
     int r = p->naxes - 1;
-    for (int64_t g = pow2_at_most(lmax); g >= 16; g /= 2)
-      if (p->ax[r].size % g == 0 && p->ax[r].size >= 4 * g) { try_opt(p, CG_OPT_GROUP, r, g, props); break; }
+    int64_t vec = reduce_vector(root, p, props), rest = p->ax[r].size;
+    /* contiguous rows: each thread loads 16 bytes, 32 threads per row, 4 rows per group */
+    if (vec > 1 && rest % vec == 0 && rest / vec >= 4 * 32) try_opt(p, CG_OPT_UNROLL, r, vec, props);
+    rest /= p->ax[r].part[CG_P_UNROLL];
+    int64_t gmax = p->nopts ? 32 : pow2_at_most(lmax);
+    for (int64_t g = gmax; g >= 16; g /= 2)
+      if (rest % g == 0 && rest >= 4 * g) { try_opt(p, CG_OPT_GROUP, r, g, props); break; }
+    int64_t rows = lmax / p->ax[r].part[CG_P_GROUP];
+    if (p->ax[r].part[CG_P_UNROLL] > 1 && p->nout && rows >= 2) {
+      int o = p->nout - 1;
+      while (rows > 1 && (p->ax[o].size % rows || p->ax[o].size / rows < 264)) rows /= 2;
+      try_opt(p, CG_OPT_LOCAL, o, rows, props); /* >= 264 groups: two per SM of a big GPU */
+    }
     if (p->nopts) return;
   }
   int64_t left = lmax;

@@ -17,7 +17,7 @@
 
 #include "cgrad/cgrad.h"
 
-#define MAXN 4096
+#define MAXN (1 << 20)
 
 static int seen[128];            /* opt letters seen in launched kernel names */
 static int beam_searched, beam_cached;
@@ -43,13 +43,14 @@ static cg_tensor *input(int id, int ndim, const int64_t *shape) {
 
 static cg_tensor *sum_axes(cg_tensor *x, int n, const int *ax) { return cg_sum(x, n, ax, false); }
 
-#define NKERNELS 13
+#define NKERNELS 14
 
 /* Kernel k of the set. */
 static cg_tensor *build(int k) {
   static const int64_t s17x33[] = {17, 33}, s33x19[] = {33, 19}, s64[] = {64, 64}, sA[] = {3, 1, 8, 16},
                        sB[] = {1, 2, 16, 12}, s3d[] = {6, 10, 14}, s1x33[] = {1, 33}, s17x1[] = {17, 1},
-                       sx[] = {2, 3, 9, 9}, sw[] = {4, 3, 3, 3}, s4d[] = {2, 5, 4, 3};
+                       sx[] = {2, 3, 9, 9}, sw[] = {4, 3, 3, 3}, s4d[] = {2, 5, 4, 3},
+                       sW[] = {1056, 512}, sv[] = {512, 1};
   static const int ax0[] = {0}, ax1[] = {1}, ax02[] = {0, 2}, axm[] = {-1}, perm[] = {2, 0, 3, 1}, tr[] = {1, 0};
   static const int64_t pads[] = {1, 0, 0, 2, 1, 1, 0, 1};
   switch (k) {
@@ -66,6 +67,7 @@ static cg_tensor *build(int k) {
   case 10: return cg_softmax(input(17, 2, s17x33), 1);
   case 11: return cg_exp(cg_sub(input(18, 2, s64), cg_max(input(18, 2, s64), 1, axm, true)));
   case 12: return cg_matmul(cg_permute(input(19, 2, s64), tr), input(20, 2, s64));
+  case 13: return cg_matmul(input(21, 2, sW), input(22, 2, sv)); /* GEMV: vector UNROLL, GROUP, rows */
   default: return NULL;
   }
 }
