@@ -1051,6 +1051,46 @@ static int store_param(LLVMValueRef ptr) {
   return LLVMIsAConstantInt(k) ? (int)LLVMConstIntGetZExtValue(k) : -1;
 }
 
+/* Follows integer casts from IR value i; 1 if it is the group id of axis 0 (g0). */
+static int is_g0(const cg_ir_program *p, int32_t i) {
+  const cg_ir_inst *ins = cg_ir_insts(p);
+  while (ins[i].op == CG_IR_CAST && ins[i].nsrc == 1) i = cg_ir_src(p, &ins[i], 0);
+  return ins[i].op == CG_IR_SPECIAL && ins[i].arg == CG_IR_SPECIAL_GROUP * 3 + 0;
+}
+
+/* Parameters (bit k, k < 64) whose non-temporal vector stores can be full-width aligned:
+ * written, nt_min bytes or more, and every store into them writes one scalar at element
+ * g0 (INDEX(PARAM k, g0)). The loop vectorizer's stores then sit at g0b + a multiple of
+ * the vector width, where g0b is the first g0 of a call's row; the runtime launches this
+ * kernel only with g0b a multiple of CG_LLVM_NT_ALIGN_ELEMS and those buffers 64-byte
+ * aligned (else it runs the variant without non-temporal stores), so the address is a
+ * multiple of 64 bytes and of the vector's size. */
+uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min) {
+  const cg_ir_param *par = cg_ir_params(p);
+  const cg_ir_inst *ins = cg_ir_insts(p);
+  uint64_t ok = 0, bad = 0;
+  if (!nt_min) return 0;
+  for (uint32_t k = 0; k < p->nparams && k < 64; k++)
+    if ((par[k].flags & CG_IR_PARAM_WRITE) &&
+        (size_t)par[k].count * cg_ir_scalar_size(par[k].scalar) >= nt_min)
+      ok |= (uint64_t)1 << k;
+  for (uint32_t i = 0; i < p->ninsts && ok; i++) {
+    if (ins[i].op != CG_IR_STORE) continue;
+    int32_t ptr = cg_ir_src(p, &ins[i], 0), val = cg_ir_src(p, &ins[i], 1);
+    if (ins[ptr].op == CG_IR_PARAM) {
+      if (ins[ptr].arg < 64) bad |= (uint64_t)1 << ins[ptr].arg;
+      continue;
+    }
+    if (ins[ptr].op != CG_IR_INDEX) continue; /* registers, locals */
+    int32_t base = cg_ir_src(p, &ins[ptr], 0);
+    if (ins[base].op != CG_IR_PARAM) continue;
+    if (ins[base].arg >= 64) continue;
+    if (ins[val].type.vec != 1 || !is_g0(p, cg_ir_src(p, &ins[ptr], 1)))
+      bad |= (uint64_t)1 << ins[base].arg;
+  }
+  return ok & ~bad;
+}
+
 /* Marks the vector stores into written buffers of nt_min bytes or more !nontemporal (the
  * line is written to memory without being read first: on a memory-bound kernel that read
  * for ownership is a fifth to a third of the traffic) and fences the kernel's returns so
@@ -1063,6 +1103,7 @@ static int mark_nontemporal(lw *L, const cg_ir_program *p, size_t nt_min) {
   LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(L->t32, 1, 0));
   LLVMValueRef md = LLVMMetadataAsValue(L->c, LLVMMDNodeInContext2(L->c, &one, 1));
   unsigned kind = LLVMGetMDKindIDInContext(L->c, "nontemporal", 11);
+  uint64_t amask = cg__llvm_nt_aligned_mask(p, nt_min);
   for (LLVMValueRef f = LLVMGetFirstFunction(L->m); f; f = LLVMGetNextFunction(f))
     for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
       for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
@@ -1074,6 +1115,10 @@ static int mark_nontemporal(lw *L, const cg_ir_program *p, size_t nt_min) {
           continue;
         LLVMSetMetadata(in, kind, md);
         marked++;
+        LLVMTypeRef vt = LLVMTypeOf(LLVMGetOperand(in, 0));
+        unsigned vb = LLVMGetVectorSize(vt) * elem_align(L, LLVMGetElementType(vt));
+        if (k < 64 && (amask >> k & 1) && vb <= 64 && (vb & (vb - 1)) == 0 && vb > LLVMGetAlignment(in))
+          LLVMSetAlignment(in, vb); /* full-width movntps instead of 8-byte pieces */
       }
   for (LLVMValueRef f = LLVMGetFirstFunction(L->m); f && marked; f = LLVMGetNextFunction(f))
     for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb)) {
