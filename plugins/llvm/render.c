@@ -1051,20 +1051,67 @@ static int store_param(LLVMValueRef ptr) {
   return LLVMIsAConstantInt(k) ? (int)LLVMConstIntGetZExtValue(k) : -1;
 }
 
-/* Follows integer casts from IR value i; 1 if it is the group id of axis 0 (g0). */
-static int is_g0(const cg_ir_program *p, int32_t i) {
+/* IR value i with integer casts skipped. */
+static int32_t uncast(const cg_ir_program *p, int32_t i) {
   const cg_ir_inst *ins = cg_ir_insts(p);
   while (ins[i].op == CG_IR_CAST && ins[i].nsrc == 1) i = cg_ir_src(p, &ins[i], 0);
-  return ins[i].op == CG_IR_SPECIAL && ins[i].arg == CG_IR_SPECIAL_GROUP * 3 + 0;
+  return i;
+}
+
+/* Is IR value i the group id of axis 0 (g0)? */
+static int is_g0(const cg_ir_program *p, int32_t i) {
+  const cg_ir_inst *in = &cg_ir_insts(p)[uncast(p, i)];
+  return in->op == CG_IR_SPECIAL && in->arg == CG_IR_SPECIAL_GROUP * 3 + 0;
+}
+
+/* Is IR value i a RANGE 0..n with a constant n that is a multiple of 64? (The innermost
+ * loop: the vectorizer's, its vectors start at multiples of the vector width, and it
+ * is too long to be fully unrolled first.) */
+static int is_long_range(const cg_ir_program *p, int32_t i) {
+  const cg_ir_inst *ins = cg_ir_insts(p);
+  i = uncast(p, i);
+  if (ins[i].op != CG_IR_RANGE || ins[i].nsrc != 2) return 0;
+  const cg_ir_inst *s = &ins[cg_ir_src(p, &ins[i], 0)], *e = &ins[cg_ir_src(p, &ins[i], 1)];
+  return s->op == CG_IR_CONST && s->arg == 0 && e->op == CG_IR_CONST && e->arg >= 64 && e->arg % 64 == 0;
+}
+
+/* Trailing zero bits every value of integer IR value i has (constants, sums and products
+ * of them; anything else 0). Depth-limited. */
+static int known_tz(const cg_ir_program *p, int32_t i, int depth) {
+  const cg_ir_inst *in = &cg_ir_insts(p)[uncast(p, i)];
+  if (depth > 8) return 0;
+  if (in->op == CG_IR_CONST) {
+    uint64_t v = (uint64_t)in->arg;
+    return v ? __builtin_ctzll(v) : 64;
+  }
+  if (in->nsrc != 2) return 0;
+  int a = known_tz(p, cg_ir_src(p, in, 0), depth + 1), b = known_tz(p, cg_ir_src(p, in, 1), depth + 1);
+  if (in->op == CG_IR_ADD) return a < b ? a : b;
+  if (in->op == CG_IR_MUL) return a + b > 64 ? 64 : a + b;
+  return 0;
+}
+
+/* Does a vector store at element index idx (elements of size bytes) start at a multiple
+ * of 64 bytes? Either idx is g0 (the runtime starts every call's rows at multiples of
+ * CG_LLVM_NT_ALIGN_ELEMS), a long RANGE, or a long RANGE plus a multiple of 64 bytes. */
+static int index_aligned(const cg_ir_program *p, int32_t idx, size_t size) {
+  const cg_ir_inst *in = &cg_ir_insts(p)[uncast(p, idx)];
+  int sz = __builtin_ctzll(size);
+  if (is_g0(p, idx) || is_long_range(p, idx)) return 1;
+  if (in->op != CG_IR_ADD || in->nsrc != 2) return 0;
+  int32_t a = cg_ir_src(p, in, 0), b = cg_ir_src(p, in, 1);
+  return (is_long_range(p, a) && known_tz(p, b, 0) + sz >= 6) ||
+         (is_long_range(p, b) && known_tz(p, a, 0) + sz >= 6);
 }
 
 /* Parameters (bit k, k < 64) whose non-temporal vector stores can be full-width aligned:
  * written, nt_min bytes or more, and every store into them writes one scalar at element
- * g0 (INDEX(PARAM k, g0)). The loop vectorizer's stores then sit at g0b + a multiple of
- * the vector width, where g0b is the first g0 of a call's row; the runtime launches this
- * kernel only with g0b a multiple of CG_LLVM_NT_ALIGN_ELEMS and those buffers 64-byte
- * aligned (else it runs the variant without non-temporal stores), so the address is a
- * multiple of 64 bytes and of the vector's size. */
+ * an index_aligned element. With g0, the loop vectorizer's stores sit at g0b + a multiple
+ * of the vector width, where g0b is the first g0 of a call's row; the runtime launches
+ * this kernel only with g0b a multiple of CG_LLVM_NT_ALIGN_ELEMS and those buffers
+ * 64-byte aligned (else it runs the variant without non-temporal stores), so the address
+ * is a multiple of 64 bytes and of the vector's size. With a long inner RANGE r (the CPU
+ * shape E_n_L0xm: index r + g0*m) the vectors start at r = multiples of the width. */
 uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min) {
   const cg_ir_param *par = cg_ir_params(p);
   const cg_ir_inst *ins = cg_ir_insts(p);
@@ -1085,7 +1132,8 @@ uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min) {
     int32_t base = cg_ir_src(p, &ins[ptr], 0);
     if (ins[base].op != CG_IR_PARAM) continue;
     if (ins[base].arg >= 64) continue;
-    if (ins[val].type.vec != 1 || !is_g0(p, cg_ir_src(p, &ins[ptr], 1)))
+    if (ins[val].type.vec != 1 ||
+        !index_aligned(p, cg_ir_src(p, &ins[ptr], 1), cg_ir_scalar_size(par[ins[base].arg].scalar)))
       bad |= (uint64_t)1 << ins[base].arg;
   }
   return ok & ~bad;
