@@ -59,7 +59,7 @@ size_t cg__llvm_nt_min(void);
 /* Chunk starts and row starts of kernels with aligned non-temporal stores are
  * multiples of this many elements (see cg__llvm_nt_aligned_mask in render.c). */
 #define CG_LLVM_NT_ALIGN_ELEMS 64
-uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min);
+uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min, uint64_t *at_g0);
 /* Symbol name of a program's kernel: "cg_<name>_<hash of IR bytes>". */
 void cg__llvm_symbol(const cg_ir_program *prog, char *out, size_t n);
 uint64_t cg__llvm_hash(const void *data, size_t n, uint64_t seed);

@@ -1051,10 +1051,15 @@ static int store_param(LLVMValueRef ptr) {
   return LLVMIsAConstantInt(k) ? (int)LLVMConstIntGetZExtValue(k) : -1;
 }
 
-/* IR value i with integer casts skipped. */
+/* IR value i with casts between integer types skipped (they keep the low bits). */
 static int32_t uncast(const cg_ir_program *p, int32_t i) {
   const cg_ir_inst *ins = cg_ir_insts(p);
-  while (ins[i].op == CG_IR_CAST && ins[i].nsrc == 1) i = cg_ir_src(p, &ins[i], 0);
+  while (ins[i].op == CG_IR_CAST && ins[i].nsrc == 1 && !cg_ir_is_float(ins[i].type.scalar) &&
+         ins[i].type.scalar != CG_IR_BOOL) {
+    int32_t s = cg_ir_src(p, &ins[i], 0);
+    if (cg_ir_is_float(ins[s].type.scalar) || ins[s].type.scalar == CG_IR_BOOL) break;
+    i = s;
+  }
   return i;
 }
 
@@ -1092,12 +1097,13 @@ static int known_tz(const cg_ir_program *p, int32_t i, int depth) {
 }
 
 /* Does a vector store at element index idx (elements of size bytes) start at a multiple
- * of 64 bytes? Either idx is g0 (the runtime starts every call's rows at multiples of
- * CG_LLVM_NT_ALIGN_ELEMS), a long RANGE, or a long RANGE plus a multiple of 64 bytes. */
+ * of 64 bytes? 2: idx is g0 (if the runtime starts every call's rows at multiples of
+ * CG_LLVM_NT_ALIGN_ELEMS); 1: a long RANGE, or one plus a multiple of 64 bytes; 0: no. */
 static int index_aligned(const cg_ir_program *p, int32_t idx, size_t size) {
   const cg_ir_inst *in = &cg_ir_insts(p)[uncast(p, idx)];
   int sz = __builtin_ctzll(size);
-  if (is_g0(p, idx) || is_long_range(p, idx)) return 1;
+  if (is_g0(p, idx)) return 2;
+  if (is_long_range(p, idx)) return 1;
   if (in->op != CG_IR_ADD || in->nsrc != 2) return 0;
   int32_t a = cg_ir_src(p, in, 0), b = cg_ir_src(p, in, 1);
   return (is_long_range(p, a) && known_tz(p, b, 0) + sz >= 6) ||
@@ -1112,10 +1118,11 @@ static int index_aligned(const cg_ir_program *p, int32_t idx, size_t size) {
  * 64-byte aligned (else it runs the variant without non-temporal stores), so the address
  * is a multiple of 64 bytes and of the vector's size. With a long inner RANGE r (the CPU
  * shape E_n_L0xm: index r + g0*m) the vectors start at r = multiples of the width. */
-uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min) {
+uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min, uint64_t *at_g0) {
   const cg_ir_param *par = cg_ir_params(p);
   const cg_ir_inst *ins = cg_ir_insts(p);
-  uint64_t ok = 0, bad = 0;
+  uint64_t ok = 0, bad = 0, g0 = 0;
+  if (at_g0) *at_g0 = 0;
   if (!nt_min) return 0;
   for (uint32_t k = 0; k < p->nparams && k < 64; k++)
     if ((par[k].flags & CG_IR_PARAM_WRITE) &&
@@ -1132,10 +1139,12 @@ uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min) {
     int32_t base = cg_ir_src(p, &ins[ptr], 0);
     if (ins[base].op != CG_IR_PARAM) continue;
     if (ins[base].arg >= 64) continue;
-    if (ins[val].type.vec != 1 ||
-        !index_aligned(p, cg_ir_src(p, &ins[ptr], 1), cg_ir_scalar_size(par[ins[base].arg].scalar)))
-      bad |= (uint64_t)1 << ins[base].arg;
+    int how = ins[val].type.vec != 1 ? 0 : index_aligned(p, cg_ir_src(p, &ins[ptr], 1),
+                                                          cg_ir_scalar_size(par[ins[base].arg].scalar));
+    if (!how) bad |= (uint64_t)1 << ins[base].arg;
+    if (how == 2) g0 |= (uint64_t)1 << ins[base].arg;
   }
+  if (at_g0) *at_g0 = ok & ~bad & g0;
   return ok & ~bad;
 }
 
@@ -1151,7 +1160,7 @@ static int mark_nontemporal(lw *L, const cg_ir_program *p, size_t nt_min) {
   LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(L->t32, 1, 0));
   LLVMValueRef md = LLVMMetadataAsValue(L->c, LLVMMDNodeInContext2(L->c, &one, 1));
   unsigned kind = LLVMGetMDKindIDInContext(L->c, "nontemporal", 11);
-  uint64_t amask = cg__llvm_nt_aligned_mask(p, nt_min);
+  uint64_t amask = cg__llvm_nt_aligned_mask(p, nt_min, NULL);
   for (LLVMValueRef f = LLVMGetFirstFunction(L->m); f; f = LLVMGetNextFunction(f))
     for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
       for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {

@@ -39,6 +39,7 @@ typedef struct llvm_prog {
   uint32_t nparams, nvars;
   uint64_t work; /* max(flops, bytes / 4) from the IR header, 0 = unknown */
   uint64_t nt_amask; /* parameters with full-width aligned non-temporal stores in fn */
+  uint64_t nt_g0mask; /* those of them stored at g0 (need rows starting at multiples) */
   struct llvm_prog *next;
 } llvm_prog;
 
@@ -214,7 +215,7 @@ cg_pstatus cg__llvm_program_load(void *dev, const cg_ir_program *prog, const voi
     p->nvars = prog->nvars;
     uint64_t w = prog->bytes / 4;
     p->work = prog->flops > w ? prog->flops : w;
-    p->nt_amask = cg__llvm_nt_aligned_mask(prog, cg__llvm_nt_min());
+    p->nt_amask = cg__llvm_nt_aligned_mask(prog, cg__llvm_nt_min(), &p->nt_g0mask);
     p->next = d->jit->progs;
     d->jit->progs = p;
   }
@@ -406,13 +407,15 @@ static int buffers_overlap(const llvm_prog *p, void *const *bufs) {
 
 /* May fn, whose non-temporal stores into p->nt_amask's buffers are full-width aligned,
  * run this launch? Those buffers must be 64-byte aligned (a view may start anywhere)
- * and every call's first row must start at a multiple of CG_LLVM_NT_ALIGN_ELEMS: calls
+ * and, for those stored at g0 (p->nt_g0mask), every call's first row must start at a
+ * multiple of CG_LLVM_NT_ALIGN_ELEMS: calls
  * start at 0 or at a chunk boundary (a multiple, see pool_run), and later rows at g0 0,
  * so the first row's g0 (start % G0) is a multiple when G0 is or there is one row. */
 static int nt_aligned_ok(const llvm_prog *p, void *const *bufs, const uint32_t *global) {
   for (uint32_t k = 0; k < p->nparams && k < 64; k++)
     if ((p->nt_amask >> k & 1) && ((uintptr_t)bufs[k] & 63)) return 0;
-  return (uint64_t)global[1] * global[2] == 1 || global[0] % CG_LLVM_NT_ALIGN_ELEMS == 0;
+  return !p->nt_g0mask || (uint64_t)global[1] * global[2] == 1 ||
+         global[0] % CG_LLVM_NT_ALIGN_ELEMS == 0;
 }
 
 /* The kernel variant without noalias, compiled and linked on first use. */
