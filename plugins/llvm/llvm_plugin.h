@@ -56,6 +56,10 @@ cg_pstatus cg__llvm_compile_variant(void *dev, const cg_ir_program *prog, int al
 /* CG_LLVM_NT_MIN: written buffers of this many bytes or more get non-temporal vector
  * stores (0 = never); part of the compiler id when not the default. */
 size_t cg__llvm_nt_min(void);
+/* Chunk starts and row starts of kernels with aligned non-temporal stores are
+ * multiples of this many elements (see cg__llvm_nt_aligned_mask in render.c). */
+#define CG_LLVM_NT_ALIGN_ELEMS 64
+uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min, uint64_t *at_g0);
 /* Symbol name of a program's kernel: "cg_<name>_<hash of IR bytes>". */
 void cg__llvm_symbol(const cg_ir_program *prog, char *out, size_t n);
 uint64_t cg__llvm_hash(const void *data, size_t n, uint64_t seed);

@@ -1051,6 +1051,103 @@ static int store_param(LLVMValueRef ptr) {
   return LLVMIsAConstantInt(k) ? (int)LLVMConstIntGetZExtValue(k) : -1;
 }
 
+/* IR value i with casts between integer types skipped (they keep the low bits). */
+static int32_t uncast(const cg_ir_program *p, int32_t i) {
+  const cg_ir_inst *ins = cg_ir_insts(p);
+  while (ins[i].op == CG_IR_CAST && ins[i].nsrc == 1 && !cg_ir_is_float(ins[i].type.scalar) &&
+         ins[i].type.scalar != CG_IR_BOOL) {
+    int32_t s = cg_ir_src(p, &ins[i], 0);
+    if (cg_ir_is_float(ins[s].type.scalar) || ins[s].type.scalar == CG_IR_BOOL) break;
+    i = s;
+  }
+  return i;
+}
+
+/* Is IR value i the group id of axis 0 (g0)? */
+static int is_g0(const cg_ir_program *p, int32_t i) {
+  const cg_ir_inst *in = &cg_ir_insts(p)[uncast(p, i)];
+  return in->op == CG_IR_SPECIAL && in->arg == CG_IR_SPECIAL_GROUP * 3 + 0;
+}
+
+/* Is IR value i a RANGE 0..n with a constant n that is a multiple of 64? (The innermost
+ * loop: the vectorizer's, its vectors start at multiples of the vector width, and it
+ * is too long to be fully unrolled first.) */
+static int is_long_range(const cg_ir_program *p, int32_t i) {
+  const cg_ir_inst *ins = cg_ir_insts(p);
+  i = uncast(p, i);
+  if (ins[i].op != CG_IR_RANGE || ins[i].nsrc != 2) return 0;
+  const cg_ir_inst *s = &ins[cg_ir_src(p, &ins[i], 0)], *e = &ins[cg_ir_src(p, &ins[i], 1)];
+  return s->op == CG_IR_CONST && s->arg == 0 && e->op == CG_IR_CONST && e->arg >= 64 && e->arg % 64 == 0;
+}
+
+/* Trailing zero bits every value of integer IR value i has (constants, sums and products
+ * of them; anything else 0). Depth-limited. */
+static int known_tz(const cg_ir_program *p, int32_t i, int depth) {
+  const cg_ir_inst *in = &cg_ir_insts(p)[uncast(p, i)];
+  if (depth > 8) return 0;
+  if (in->op == CG_IR_CONST) {
+    uint64_t v = (uint64_t)in->arg;
+    return v ? __builtin_ctzll(v) : 64;
+  }
+  if (in->nsrc != 2) return 0;
+  int a = known_tz(p, cg_ir_src(p, in, 0), depth + 1), b = known_tz(p, cg_ir_src(p, in, 1), depth + 1);
+  if (in->op == CG_IR_ADD) return a < b ? a : b;
+  if (in->op == CG_IR_MUL) return a + b > 64 ? 64 : a + b;
+  return 0;
+}
+
+/* Does a vector store at element index idx (elements of size bytes) start at a multiple
+ * of 64 bytes? 2: idx is g0 (if the runtime starts every call's rows at multiples of
+ * CG_LLVM_NT_ALIGN_ELEMS); 1: a long RANGE, or one plus a multiple of 64 bytes; 0: no. */
+static int index_aligned(const cg_ir_program *p, int32_t idx, size_t size) {
+  const cg_ir_inst *in = &cg_ir_insts(p)[uncast(p, idx)];
+  int sz = __builtin_ctzll(size);
+  if (is_g0(p, idx)) return 2;
+  if (is_long_range(p, idx)) return 1;
+  if (in->op != CG_IR_ADD || in->nsrc != 2) return 0;
+  int32_t a = cg_ir_src(p, in, 0), b = cg_ir_src(p, in, 1);
+  return (is_long_range(p, a) && known_tz(p, b, 0) + sz >= 6) ||
+         (is_long_range(p, b) && known_tz(p, a, 0) + sz >= 6);
+}
+
+/* Parameters (bit k, k < 64) whose non-temporal vector stores can be full-width aligned:
+ * written, nt_min bytes or more, and every store into them writes one scalar at element
+ * an index_aligned element. With g0, the loop vectorizer's stores sit at g0b + a multiple
+ * of the vector width, where g0b is the first g0 of a call's row; the runtime launches
+ * this kernel only with g0b a multiple of CG_LLVM_NT_ALIGN_ELEMS and those buffers
+ * 64-byte aligned (else it runs the variant without non-temporal stores), so the address
+ * is a multiple of 64 bytes and of the vector's size. With a long inner RANGE r (the CPU
+ * shape E_n_L0xm: index r + g0*m) the vectors start at r = multiples of the width. */
+uint64_t cg__llvm_nt_aligned_mask(const cg_ir_program *p, size_t nt_min, uint64_t *at_g0) {
+  const cg_ir_param *par = cg_ir_params(p);
+  const cg_ir_inst *ins = cg_ir_insts(p);
+  uint64_t ok = 0, bad = 0, g0 = 0;
+  if (at_g0) *at_g0 = 0;
+  if (!nt_min) return 0;
+  for (uint32_t k = 0; k < p->nparams && k < 64; k++)
+    if ((par[k].flags & CG_IR_PARAM_WRITE) &&
+        (size_t)par[k].count * cg_ir_scalar_size(par[k].scalar) >= nt_min)
+      ok |= (uint64_t)1 << k;
+  for (uint32_t i = 0; i < p->ninsts && ok; i++) {
+    if (ins[i].op != CG_IR_STORE) continue;
+    int32_t ptr = cg_ir_src(p, &ins[i], 0), val = cg_ir_src(p, &ins[i], 1);
+    if (ins[ptr].op == CG_IR_PARAM) {
+      if (ins[ptr].arg < 64) bad |= (uint64_t)1 << ins[ptr].arg;
+      continue;
+    }
+    if (ins[ptr].op != CG_IR_INDEX) continue; /* registers, locals */
+    int32_t base = cg_ir_src(p, &ins[ptr], 0);
+    if (ins[base].op != CG_IR_PARAM) continue;
+    if (ins[base].arg >= 64) continue;
+    int how = ins[val].type.vec != 1 ? 0 : index_aligned(p, cg_ir_src(p, &ins[ptr], 1),
+                                                          cg_ir_scalar_size(par[ins[base].arg].scalar));
+    if (!how) bad |= (uint64_t)1 << ins[base].arg;
+    if (how == 2) g0 |= (uint64_t)1 << ins[base].arg;
+  }
+  if (at_g0) *at_g0 = ok & ~bad & g0;
+  return ok & ~bad;
+}
+
 /* Marks the vector stores into written buffers of nt_min bytes or more !nontemporal (the
  * line is written to memory without being read first: on a memory-bound kernel that read
  * for ownership is a fifth to a third of the traffic) and fences the kernel's returns so
@@ -1063,6 +1160,7 @@ static int mark_nontemporal(lw *L, const cg_ir_program *p, size_t nt_min) {
   LLVMMetadataRef one = LLVMValueAsMetadata(LLVMConstInt(L->t32, 1, 0));
   LLVMValueRef md = LLVMMetadataAsValue(L->c, LLVMMDNodeInContext2(L->c, &one, 1));
   unsigned kind = LLVMGetMDKindIDInContext(L->c, "nontemporal", 11);
+  uint64_t amask = cg__llvm_nt_aligned_mask(p, nt_min, NULL);
   for (LLVMValueRef f = LLVMGetFirstFunction(L->m); f; f = LLVMGetNextFunction(f))
     for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb))
       for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
@@ -1074,6 +1172,10 @@ static int mark_nontemporal(lw *L, const cg_ir_program *p, size_t nt_min) {
           continue;
         LLVMSetMetadata(in, kind, md);
         marked++;
+        LLVMTypeRef vt = LLVMTypeOf(LLVMGetOperand(in, 0));
+        unsigned vb = LLVMGetVectorSize(vt) * elem_align(L, LLVMGetElementType(vt));
+        if (k < 64 && (amask >> k & 1) && vb <= 64 && (vb & (vb - 1)) == 0 && vb > LLVMGetAlignment(in))
+          LLVMSetAlignment(in, vb); /* full-width movntps instead of 8-byte pieces */
       }
   for (LLVMValueRef f = LLVMGetFirstFunction(L->m); f && marked; f = LLVMGetNextFunction(f))
     for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(f); bb; bb = LLVMGetNextBasicBlock(bb)) {

@@ -38,6 +38,8 @@ typedef struct llvm_prog {
   cg_ir_program *ir;            /* copy, to compile fn_alias */
   uint32_t nparams, nvars;
   uint64_t work; /* max(flops, bytes / 4) from the IR header, 0 = unknown */
+  uint64_t nt_amask; /* parameters with full-width aligned non-temporal stores in fn */
+  uint64_t nt_g0mask; /* those of them stored at g0 (need rows starting at multiples) */
   struct llvm_prog *next;
 } llvm_prog;
 
@@ -213,6 +215,7 @@ cg_pstatus cg__llvm_program_load(void *dev, const cg_ir_program *prog, const voi
     p->nvars = prog->nvars;
     uint64_t w = prog->bytes / 4;
     p->work = prog->flops > w ? prog->flops : w;
+    p->nt_amask = cg__llvm_nt_aligned_mask(prog, cg__llvm_nt_min(), &p->nt_g0mask);
     p->next = d->jit->progs;
     d->jit->progs = p;
   }
@@ -333,6 +336,8 @@ static void pool_run(cg__llvm_pool *P, cg__llvm_kernel_fn fn, void **bufs, const
   P->vars = vars;
   P->total = total;
   P->chunk = (total + parts - 1) / parts;
+  /* chunk starts stay multiples of CG_LLVM_NT_ALIGN_ELEMS (see nt_aligned_ok) */
+  P->chunk = (P->chunk + CG_LLVM_NT_ALIGN_ELEMS - 1) / CG_LLVM_NT_ALIGN_ELEMS * CG_LLVM_NT_ALIGN_ELEMS;
   atomic_store(&P->next, 0);
   atomic_store(&P->busy, P->nworkers);
   pthread_mutex_lock(&P->mu);
@@ -400,6 +405,19 @@ static int buffers_overlap(const llvm_prog *p, void *const *bufs) {
   return 0;
 }
 
+/* May fn, whose non-temporal stores into p->nt_amask's buffers are full-width aligned,
+ * run this launch? Those buffers must be 64-byte aligned (a view may start anywhere)
+ * and, for those stored at g0 (p->nt_g0mask), every call's first row must start at a
+ * multiple of CG_LLVM_NT_ALIGN_ELEMS: calls
+ * start at 0 or at a chunk boundary (a multiple, see pool_run), and later rows at g0 0,
+ * so the first row's g0 (start % G0) is a multiple when G0 is or there is one row. */
+static int nt_aligned_ok(const llvm_prog *p, void *const *bufs, const uint32_t *global) {
+  for (uint32_t k = 0; k < p->nparams && k < 64; k++)
+    if ((p->nt_amask >> k & 1) && ((uintptr_t)bufs[k] & 63)) return 0;
+  return !p->nt_g0mask || (uint64_t)global[1] * global[2] == 1 ||
+         global[0] % CG_LLVM_NT_ALIGN_ELEMS == 0;
+}
+
 /* The kernel variant without noalias, compiled and linked on first use. */
 static cg__llvm_kernel_fn alias_fn(cg__llvm_dev *d, llvm_prog *p) {
   pthread_mutex_lock(&d->mu);
@@ -446,7 +464,9 @@ cg_pstatus cg__llvm_launch(void *dev, void *handle, const cg_launch_args *a) {
     total *= a->global[k];
   }
   cg__llvm_kernel_fn fn = p->fn;
-  if (total > 0 && p->nparams > 1 && buffers_overlap(p, bufs) && !(fn = alias_fn(d, p))) {
+  int need_alias = total > 0 && ((p->nparams > 1 && buffers_overlap(p, bufs)) ||
+                                 (p->nt_amask && !nt_aligned_ok(p, bufs, a->global)));
+  if (need_alias && !(fn = alias_fn(d, p))) {
     if (bufs != sbufs) free(bufs);
     if (vars != svars) free(vars);
     return CG_P_ERR_COMPILE;

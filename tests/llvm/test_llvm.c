@@ -1106,6 +1106,55 @@ static void test_alias(void) {
   api->mem_free(dev, buf), api->mem_free(dev, other);
 }
 
+/* Full-width non-temporal stores (render.c cg__llvm_nt_aligned_mask; run as llvm_ntalign_nt
+ * with CG_LLVM_NT_MIN=1): o[idx] = a[idx] * 1.5 with idx = r + g0*1024 (inner RANGE) or
+ * idx = g0 (rows of 1000, not a multiple of 64), into buffers at byte offset 0 and 4. An
+ * unaligned full-width store would fault; a wrong fallback would give wrong values. */
+static void test_ntalign(void) {
+  enum { M = 1024, G = 37, N = M * G };
+  for (int form = 0; form < 2; form++) {
+    cg_ir_builder *b = cg_irb_new(form ? "nt_g0" : "nt_range");
+    int32_t po = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, N), pa = PARAM(b, CG_IR_FLOAT32, CG_IR_PARAM_READ, N);
+    int32_t g0 = GID(b, 0), r = -1, idx = g0;
+    if (!form) {
+      r = E(b, CG_IR_RANGE, T(CG_IR_INT32), 0, 2, CI(b, 0), CI(b, M));
+      idx = E(b, CG_IR_ADD, T(CG_IR_INT32), 0, 2, r, E(b, CG_IR_MUL, T(CG_IR_INT32), 0, 2, g0, CI(b, M)));
+    }
+    int32_t v = E(b, CG_IR_LOAD, T(CG_IR_FLOAT32), 0, 1, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, pa, idx));
+    v = E(b, CG_IR_MUL, T(CG_IR_FLOAT32), 0, 2, v, cg_irb_const_f(b, CG_IR_FLOAT32, 1.5));
+    E(b, CG_IR_STORE, TVOID, 0, 2, E(b, CG_IR_INDEX, TP(CG_IR_FLOAT32, CG_IR_AS_GLOBAL), 0, 2, po, idx), v);
+    if (!form) E(b, CG_IR_ENDRANGE, TVOID, 0, 1, r);
+    uint32_t gd[3] = {form ? 1000u : (uint32_t)G, form ? 3u : 1u, 1}, l[3] = {1, 1, 1};
+    cg_irb_set_launch(b, gd, l);
+    cg_ir_program *p = cg_irb_finish(b);
+    cg_irb_free(b);
+    void *blob = NULL, *h = NULL;
+    size_t n = 0;
+    CHECK(api->compile(dev, p, NULL, &blob, &n) == CG_P_OK, "ntalign compile: %s", last_err);
+    CHECK(api->program_load(dev, p, blob, n, &h) == CG_P_OK, "ntalign load: %s", last_err);
+    api->release(blob);
+    static float ha[N + 16], ho[N + 16];
+    for (int i = 0; i < N + 16; i++) ha[i] = (float)i - 7.0f;
+    void *bo = dbuf((N + 16) * 4), *ba = dbuf((N + 16) * 4);
+    api->copy_in(dev, ba, 0, ha, sizeof ha);
+    for (uint64_t off = 0; off <= 4; off += 4) {
+      memset(ho, 0, sizeof ho);
+      api->copy_in(dev, bo, 0, ho, sizeof ho);
+      void *bufs[2] = {bo, ba};
+      size_t offs[2] = {(size_t)off, (size_t)off};
+      cg_launch_args a = {sizeof a, 2, bufs, offs, 0, 0, NULL, {gd[0], gd[1], gd[2]}, {1, 1, 1}, NULL};
+      CHECK(api->launch(dev, h, &a) == CG_P_OK, "ntalign launch: %s", last_err);
+      api->copy_out(dev, ho, bo, 0, sizeof ho);
+      int bad = 0, k = (int)(off / 4), cnt = form ? 1000 : N;
+      for (int i = 0; i < N + 16; i++) bad += ho[i] != (i >= k && i < k + cnt ? ha[i] * 1.5f : 0.0f);
+      CHECK(!bad, "ntalign %s offset %d: %d wrong", form ? "g0" : "range", (int)off, bad);
+    }
+    api->program_unload(dev, h);
+    api->mem_free(dev, bo), api->mem_free(dev, ba);
+    free(p);
+  }
+}
+
 /* A pool used before fork() must not hang the child: it starts its own workers. */
 static void test_fork(void) {
   test_grid(); /* starts the pool */
@@ -1156,6 +1205,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(which, "launch")) test_launch();
   if (all || !strcmp(which, "fork")) test_fork();
   if (all || !strcmp(which, "alias")) test_alias();
+  if (all || !strcmp(which, "ntalign")) test_ntalign();
   if (all || !strcmp(which, "shutdown")) test_shutdown();
   if (all || !strcmp(which, "cache")) test_cache();
   if (all || !strcmp(which, "errors")) test_errors();
