@@ -178,34 +178,46 @@ static UOp *find_kreduce(UOp *u, uop_map *seen) {
   return NULL;
 }
 
+#define PACK_W 64 /* columns of a packed operand's panel (cg__pack_operand), elements */
+
+/* Probe lowering of a reduce kernel with every output axis a loop: its loads and its
+ * (single) reduce, for the stride analysis of the CPU heuristics. 0, or -1 if it has none. */
+typedef struct { cg_kernel k; UOp *loads[64], *red; int nl; } probe;
+
+static int probe_lower(UOp *root, const cg_plan *p, const cg_device_props *props, probe *pr) {
+  cg_plan pl = *p;
+  for (int a = 0; a < pl.nout; a++) pl.ax[a].part[CG_P_LOOP] = pl.ax[a].size, pl.ax[a].part[0] = 1;
+  memset(&pr->k, 0, sizeof pr->k);
+  if (cg__lower(root, props, &pl, &pr->k)) { cg__clear_error(); return -1; }
+  uop_map seen = {0};
+  pr->nl = 0;
+  collect_loads(pr->k.sink, pr->loads, &pr->nl, &seen);
+  uop_map_free(&seen);
+  pr->red = find_kreduce(pr->k.sink, &seen);
+  uop_map_free(&seen);
+  return pr->red && pr->red->nsrc >= 2 ? 0 : -1;
+}
+
 /* CPU reduce kernels, from a probe lowering (every output axis a loop) and the strides of
  * its loads: a register tile over the output axes that some operand does not depend on
  * (the matmul case), the wide side where a load is contiguous -> 1. A reduce reading
  * contiguous memory that no output axis streams through (row sums) stays one output per
  * group -> 2. Else 0: an inner output loop (the "ikj" form). */
 static int cpu_reduce(UOp *root, cg_plan *p, const cg_device_props *props) {
-  cg_plan probe = *p;
-  if (p->nout == 0 || p->naxes == p->nout) return 0;
-  for (int a = 0; a < probe.nout; a++) probe.ax[a].part[CG_P_LOOP] = probe.ax[a].size, probe.ax[a].part[0] = 1;
-  cg_kernel k;
-  memset(&k, 0, sizeof k);
-  if (cg__lower(root, props, &probe, &k)) { cg__clear_error(); return 0; }
-  UOp *loads[64], *red;
-  int nl = 0, reuse[CG_MAX_AXES] = {0}, contig[CG_MAX_AXES] = {0}, rcontig = 0, ocontig = 0;
-  uop_map seen = {0};
-  collect_loads(k.sink, loads, &nl, &seen);
-  uop_map_free(&seen);
-  red = find_kreduce(k.sink, &seen);
-  uop_map_free(&seen);
-  if (!red || red->nsrc < 2) return 0;
+  probe pr;
+  if (p->nout == 0 || p->naxes == p->nout || probe_lower(root, p, props, &pr)) return 0;
+  UOp **loads = pr.loads, *red = pr.red;
+  int nl = pr.nl, reuse[CG_MAX_AXES] = {0}, contig[CG_MAX_AXES] = {0}, rcontig = 0, ocontig = 0;
+  int64_t panel[CG_MAX_AXES] = {0}; /* reduce stride of a load contiguous along the axis */
   for (int i = 0; i < nl; i++) {
     int64_t sr = stride_of(loads[i], red->src[red->nsrc - 1]);
     rcontig |= sr == 1;
     for (int a = 0; a < p->nout; a++) {
-      int64_t st = stride_of(loads[i], k.axis_range[a]);
+      int64_t st = stride_of(loads[i], pr.k.axis_range[a]);
       reuse[a] += st == 0;
       contig[a] |= st == 1;
       ocontig |= st == 1 && sr != 0;
+      if (st == 1) panel[a] = sr;
     }
   }
   int col = -1, row = -1;
@@ -219,11 +231,80 @@ static int cpu_reduce(UOp *root, cg_plan *p, const cg_device_props *props) {
   int64_t rsize = 1;
   for (int a = p->nout; a < p->naxes; a++) rsize *= p->ax[a].size;
   const int *w = rsize >= 2048 ? wide : wide + 1;
+  if (panel[col] == PACK_W && p->ax[col].size % PACK_W == 0 && row >= 0) {
+    /* a packed operand (cpu_pack): the tile spans its panel, 4 rows x 64 (4 vectors):
+     * fewer broadcasts of A per multiply than 8 x 32, now that B streams from L1/L2 */
+    try_opt(p, CG_OPT_UPCAST, col, PACK_W, props);
+    try_opt(p, CG_OPT_UPCAST, row, pick(p->ax[row].size, tall + 2), props);
+    return p->nopts > 0;
+  }
   try_opt(p, CG_OPT_UPCAST, col, pick(p->ax[col].size, contig[col] ? w : tall), props);
   if (row >= 0) try_opt(p, CG_OPT_UPCAST, row, pick(p->ax[row].size, tall), props);
   /* long k: a group walks 16 column tiles with the same rows of A (BEAM's pick at 2048) */
   if (rsize >= 2048 && row >= 0 && p->nopts == 2) try_opt(p, CG_OPT_LOOP, col, 16, props);
   return p->nopts > 0;
+}
+
+/* ---- CPU operand packing ------------------------------------------------------------ */
+
+/* u with node `from` replaced by `to`, below u down to realized nodes (other kernels). */
+static UOp *subst(UOp *u, UOp *from, UOp *to, uop_map *memo) {
+  if (u == from) return to;
+  if (u->realized || u->op == UOP_BUFFER || !u->nsrc) return u;
+  UOp *m = uop_map_get(memo, u);
+  if (m) return m;
+  UOp **src = cg__xmalloc(sizeof(UOp *) * u->nsrc);
+  bool changed = false;
+  for (int i = 0; i < u->nsrc; i++) changed |= (src[i] = subst(u->src[i], from, to, memo)) != u->src[i];
+  UOp *r = changed ? uop_new((uop_op)u->op, (cg_dtype)u->dtype, u->nsrc, src, u->nargs, u->args, u->val, u->ptr) : u;
+  free(src);
+  uop_map_put(memo, u, r);
+  return r;
+}
+
+/* A matmul-like CPU reduce kernel reading a 4-byte operand (B) contiguously along one output
+ * axis, not at all along another (reused by every row of A) and with a power-of-two stride
+ * of >= 4 KiB along the reduce: B's rows then map onto the same few L1/L2 sets and each
+ * step of the reduce touches a new page, so its column strip cannot stay cached. Returns
+ * that operand (a kernel input) and its reduce stride, or NULL. From a probe lowering. */
+static UOp *cpu_pack(UOp *root, const cg_device_props *props, int64_t *stride) {
+  cg_plan p;
+  probe pr;
+  cg__plan_init(root, &p);
+  if (props->max_local_size > 1 || p.flat || p.nout < 2 || p.naxes == p.nout) return NULL;
+  int64_t rsize = 1;
+  for (int a = p.nout; a < p.naxes; a++) rsize *= p.ax[a].size;
+  if (rsize < 256 || probe_lower(root, &p, props, &pr)) return NULL;
+  for (int i = 0; i < pr.nl; i++) {
+    UOp *ld = pr.loads[i], *par = ld->src[0];
+    int64_t sr = stride_of(ld, pr.red->src[pr.red->nsrc - 1]);
+    if (cg_dtype_size(ld->dtype) != 4 || par->op != UOP_PARAM || sr < 1024 || (sr & (sr - 1))) continue;
+    UOp *leaf = pr.k.in[par->args[0] - 1];
+    bool col = false, row = false;
+    for (int a = 0; a < p.nout; a++) {
+      int64_t st = stride_of(ld, pr.k.axis_range[a]);
+      col |= st == 1 && p.ax[a].size % PACK_W == 0;
+      row |= st == 0 && p.ax[a].size >= 64; /* reuse: the copy costs one pass over B */
+    }
+    if (col && row && uop_numel(leaf) % sr == 0) { *stride = sr; return leaf; }
+  }
+  return NULL;
+}
+
+UOp *cg__pack_operand(UOp *root, const cg_device_props *props, UOp **packed) {
+  int64_t sr = 0;
+  if (cg__env_int("NOOPT", 0) || cg__env_int("CG_NO_PACK", 0)) return NULL;
+  UOp *leaf = cpu_pack(root, props, &sr);
+  if (!leaf) return NULL;
+  /* leaf as rows of sr: [rows, sr/W, W] -> [sr/W, rows, W] (panels of W columns), dense */
+  int64_t rows = uop_numel(leaf) / sr, sh[3] = {rows, sr / PACK_W, PACK_W}, swap[3] = {1, 0, 2};
+  UOp *flat = uop_mv(UOP_RESHAPE, leaf, 3, sh);
+  *packed = uop_1(UOP_CONTIGUOUS, (cg_dtype)leaf->dtype, uop_mv(UOP_PERMUTE, flat, 3, swap));
+  UOp *view = uop_mv(UOP_RESHAPE, uop_mv(UOP_PERMUTE, *packed, 3, swap), leaf->ndim, leaf->shape);
+  uop_map memo = {0};
+  UOp *r = subst(root, leaf, view, &memo);
+  uop_map_free(&memo);
+  return r;
 }
 
 static int64_t chunk(int64_t n, int64_t max) {
@@ -262,10 +343,41 @@ static int64_t reduce_vector(UOp *root, const cg_plan *p, const cg_device_props 
   return vec;
 }
 
+/* Flat CPU kernels: W when a load reads runs of W (64/32/16) contiguous elements that do
+ * not continue into each other (a transposing copy: the packed operand of cpu_pack), so
+ * an UPCAST does the index math once per run instead of once per element; else 1. */
+static int64_t cpu_copy_run(UOp *root, const cg_plan *p, const cg_device_props *props) {
+  static const int runs[] = {64, 32, 16, 0};
+  cg_plan pl = *p;
+  cg_kernel k;
+  pl.ax[0].part[CG_P_LOOP] = pl.ax[0].size, pl.ax[0].part[0] = 1;
+  memset(&k, 0, sizeof k);
+  if (cg__lower(root, props, &pl, &k)) { cg__clear_error(); return 1; }
+  UOp *loads[64], *r = k.axis_range[0];
+  int nl = 0;
+  uop_map seen = {0};
+  collect_loads(k.sink, loads, &nl, &seen);
+  uop_map_free(&seen);
+  for (int i = 0; i < nl; i++) {
+    if (stride_of(loads[i], r) != 1) continue;
+    UOp *i0 = at(loads[i]->src[1], r, 0);
+    for (int w = 0; runs[w]; w++) {
+      if (p->ax[0].size % runs[w]) continue;
+      UOp *end = at(loads[i]->src[1], r, runs[w] - 1), *next = at(loads[i]->src[1], r, runs[w]);
+      UOp *one = sym_simplify(uop_2(UOP_ADD, CG_INT32, i0, uop_const(CG_INT32, runs[w] - 1)));
+      UOp *two = sym_simplify(uop_2(UOP_ADD, CG_INT32, i0, uop_const(CG_INT32, runs[w])));
+      if (end == one && next != two) return runs[w];
+    }
+  }
+  return 1;
+}
+
 static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
   if (props->max_local_size <= 1) {
     if (p->flat) {
-      if (p->nout) try_opt(p, CG_OPT_LOOP, 0, chunk(p->ax[0].size, 1024), props);
+      int64_t run = p->nout && p->ax[0].size >= 65536 ? cpu_copy_run(root, p, props) : 1;
+      if (run > 1) try_opt(p, CG_OPT_UPCAST, 0, run, props);
+      else if (p->nout) try_opt(p, CG_OPT_LOOP, 0, chunk(p->ax[0].size, 1024), props);
       return;
     }
     if (cpu_reduce(root, p, props) || !p->nout) return;

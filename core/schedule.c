@@ -230,8 +230,12 @@ static cg_status run_kernel(UOp *u, cg_buffer *slot) {
   cg_kernel k;
   memset(&k, 0, sizeof k);
   cg_status st = CG_ERR_INVALID;
+  /* a packed copy of an operand first (CPU matmuls): its own kernel, freed after ours */
+  UOp *pack = NULL, *root = cg__pack_operand(u, cg__device_props(dev), &pack);
+  bool packed_here = root && !pack->realized;
+  if (packed_here && (st = run_kernel(pack, NULL))) { packed_here = false; goto fail; }
   uint64_t t0 = now_ns(), c0 = cpu_ns();
-  cg_ir_program *ir = cg__compile_kernel(u, dev, &k); /* opts, lower, linearize */
+  cg_ir_program *ir = cg__compile_kernel(root ? root : u, dev, &k); /* opts, lower, linearize */
   stats.lower_ns += now_ns() - t0;                    /* lowering and linearizing together */
   stats.core_cpu_ns += cpu_ns() - c0;
   if (!ir) goto fail;
@@ -251,8 +255,10 @@ static cg_status run_kernel(UOp *u, cg_buffer *slot) {
   st = cg__program_launch(prog, bufs, k.nvars ? k.var_vals : NULL); /* values of symbolic vars */
   if (st) goto fail;
   u->realized = out;
+  if (packed_here) cg__buffer_release(pack->realized), pack->realized = NULL;
   return CG_OK;
 fail:
+  if (packed_here) cg__buffer_release(pack->realized), pack->realized = NULL;
   cg__buffer_release(out);
   return st;
 }

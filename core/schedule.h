@@ -76,6 +76,11 @@ int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_k
  * and linearize the kernel for dev. malloc'd program or NULL with error set. */
 struct cg_device;
 cg_ir_program *cg__compile_kernel(UOp *root, struct cg_device *dev, cg_kernel *k);
+/* CPU operand packing (opt.c): when the reduce kernel computing root reads an operand
+ * whose rows alias in the caches (B of a matmul 2048), a dense re-laid-out copy of it
+ * (*packed, a CONTIGUOUS node to realize first) and the root that reads the copy instead;
+ * NULL when there is nothing to pack (GPUs, NOOPT=1, CG_NO_PACK=1). */
+UOp *cg__pack_operand(UOp *root, const cg_device_props *props, UOp **packed);
 /* Turn a kernel AST into a linear IR program (malloc'd block). */
 cg_ir_program *cg__linearize(const cg_kernel *k);
 /* Schedule and run everything needed to realize the roots (one schedule). */

@@ -195,6 +195,7 @@ static UOp *divmod(UOp *u, bool is_mod) {
   if (hi >= c) {
     int64_t g = c;
     for (int i = 0; i < r.n; i++) g = gcd64(g, r.t[i].c);
+    if (r.k >= 0 && r.k < g) r.k = 0; /* (g*y + k)//(g*c') = y//c' for 0 <= k < g, y >= 0 */
     g = gcd64(g, r.k);
     if (g > 1) {
       for (int i = 0; i < r.n; i++) r.t[i].c /= g;

@@ -3,7 +3,9 @@
  * is run with random legal opt lists (CG_OPT_FUZZ=seed) and with the default heuristics,
  * and compared with the same graph run with NOOPT=1 (tolerance for float reorders).
  * The kernel names carry the applied opts (DEBUG=2 launch lines), so the test also checks
- * that the opts it expects were exercised.
+ * that the opts it expects were exercised. Kernels 14 and 15 read a B whose rows are 4 KiB
+ * apart: on CPUs the optimizer packs it into 64-column panels first (cg__pack_operand, its
+ * own kernel, checked by name) and tiles the matmul 4 x 64 over them.
  *
  *   test_opt -b LLVM [-s seeds]     fuzz + heuristics on one backend (77 = no device)
  *   test_opt -b LLVM --beam         BEAM=1 twice (two processes, one cache folder): the
@@ -20,7 +22,7 @@
 #define MAXN (1 << 20)
 
 static int seen[128];            /* opt letters seen in launched kernel names */
-static int beam_searched, beam_cached;
+static int beam_searched, beam_cached, packed_tiles; /* packing kernels launched */
 
 static void hook(int level, const char *msg, void *user) {
   (void)level, (void)user;
@@ -28,6 +30,7 @@ static void hook(int level, const char *msg, void *user) {
   if (strstr(msg, "beam: cached")) beam_cached++;
   const char *p = strstr(msg, " r_") ? strstr(msg, " r_") : strstr(msg, " E_");
   if (!p || !strstr(msg, "global [")) return;
+  if (!strncmp(p, " E_16_256_64", 12)) packed_tiles++; /* B (256, 1024) packed: [16][256][64] */
   for (const char *q = p + 1; *q && *q != ' '; q++)
     if (q[0] == '_' && q[1] >= 'A' && q[1] <= 'Z' && q[2] >= '0' && q[2] <= '9') seen[(int)q[1]]++;
 }
@@ -43,14 +46,15 @@ static cg_tensor *input(int id, int ndim, const int64_t *shape) {
 
 static cg_tensor *sum_axes(cg_tensor *x, int n, const int *ax) { return cg_sum(x, n, ax, false); }
 
-#define NKERNELS 14
+#define NKERNELS 16
 
 /* Kernel k of the set. */
 static cg_tensor *build(int k) {
   static const int64_t s17x33[] = {17, 33}, s33x19[] = {33, 19}, s64[] = {64, 64}, sA[] = {3, 1, 8, 16},
                        sB[] = {1, 2, 16, 12}, s3d[] = {6, 10, 14}, s1x33[] = {1, 33}, s17x1[] = {17, 1},
                        sx[] = {2, 3, 9, 9}, sw[] = {4, 3, 3, 3}, s4d[] = {2, 5, 4, 3},
-                       sW[] = {1056, 512}, sv[] = {512, 1};
+                       sW[] = {1056, 512}, sv[] = {512, 1}, sP[] = {64, 256}, sQ[] = {256, 1024},
+                       sX[] = {2, 64, 256}, sb[] = {1024};
   static const int ax0[] = {0}, ax1[] = {1}, ax02[] = {0, 2}, axm[] = {-1}, perm[] = {2, 0, 3, 1}, tr[] = {1, 0};
   static const int64_t pads[] = {1, 0, 0, 2, 1, 1, 0, 1};
   switch (k) {
@@ -68,6 +72,8 @@ static cg_tensor *build(int k) {
   case 11: return cg_exp(cg_sub(input(18, 2, s64), cg_max(input(18, 2, s64), 1, axm, true)));
   case 12: return cg_matmul(cg_permute(input(19, 2, s64), tr), input(20, 2, s64));
   case 13: return cg_matmul(input(21, 2, sW), input(22, 2, sv)); /* GEMV: vector UNROLL, GROUP, rows */
+  case 14: return cg_matmul(input(23, 2, sP), input(24, 2, sQ)); /* B packed on CPUs */
+  case 15: return cg_relu(cg_add(cg_matmul(input(25, 3, sX), input(26, 2, sQ)), input(27, 1, sb)));
   default: return NULL;
   }
 }
@@ -121,6 +127,11 @@ static int fuzz(int seeds, bool gpu) {
          seen['U'], seen['R'], seen['L'], seen['W'], seen['G']);
   if (!seen['U'] || !seen['R'] || !seen['L'] || (gpu && (!seen['W'] || !seen['G']))) {
     printf("FAIL: an opt kind was never exercised\n");
+    fails++;
+  }
+  printf("packing kernels run: %d\n", packed_tiles);
+  if (!gpu && !packed_tiles) {
+    printf("FAIL: no matmul over a packed operand (cg__pack_operand) was run\n");
     fails++;
   }
   return fails;
