@@ -264,9 +264,11 @@ static UOp *subst(UOp *u, UOp *from, UOp *to, uop_map *memo) {
 
 /* A matmul-like CPU reduce kernel reading a 4-byte operand (B) contiguously along one output
  * axis, not at all along another (reused by every row of A) and with a power-of-two stride
- * of >= 4 KiB along the reduce: B's rows then map onto the same few L1/L2 sets and each
+ * of >= 8 KiB along the reduce: B's rows then map onto the same few L1/L2 sets and each
  * step of the reduce touches a new page, so its column strip cannot stay cached. Returns
- * that operand (a kernel input) and its reduce stride, or NULL. From a probe lowering. */
+ * that operand (a kernel input) and its reduce stride, or NULL. From a probe lowering.
+ * (At 4 KiB, matmul 1024, the packed kernel was only as fast as the plain one plus the
+ * copy: single-thread CPU time 29 vs 30 ms, + 1-2 ms to pack.) */
 static UOp *cpu_pack(UOp *root, const cg_device_props *props, int64_t *stride) {
   cg_plan p;
   probe pr;
@@ -278,7 +280,7 @@ static UOp *cpu_pack(UOp *root, const cg_device_props *props, int64_t *stride) {
   for (int i = 0; i < pr.nl; i++) {
     UOp *ld = pr.loads[i], *par = ld->src[0];
     int64_t sr = stride_of(ld, pr.red->src[pr.red->nsrc - 1]);
-    if (cg_dtype_size(ld->dtype) != 4 || par->op != UOP_PARAM || sr < 1024 || (sr & (sr - 1))) continue;
+    if (cg_dtype_size(ld->dtype) != 4 || par->op != UOP_PARAM || sr < 2048 || (sr & (sr - 1))) continue;
     UOp *leaf = pr.k.in[par->args[0] - 1];
     bool col = false, row = false;
     for (int a = 0; a < p.nout; a++) {

@@ -3,7 +3,7 @@
  * is run with random legal opt lists (CG_OPT_FUZZ=seed) and with the default heuristics,
  * and compared with the same graph run with NOOPT=1 (tolerance for float reorders).
  * The kernel names carry the applied opts (DEBUG=2 launch lines), so the test also checks
- * that the opts it expects were exercised. Kernels 14 and 15 read a B whose rows are 4 KiB
+ * that the opts it expects were exercised. Kernels 14 and 15 read a B whose rows are 8 KiB
  * apart: on CPUs the optimizer packs it into 64-column panels first (cg__pack_operand, its
  * own kernel, checked by name) and tiles the matmul 4 x 64 over them.
  *
@@ -30,7 +30,7 @@ static void hook(int level, const char *msg, void *user) {
   if (strstr(msg, "beam: cached")) beam_cached++;
   const char *p = strstr(msg, " r_") ? strstr(msg, " r_") : strstr(msg, " E_");
   if (!p || !strstr(msg, "global [")) return;
-  if (!strncmp(p, " E_16_256_64", 12)) packed_tiles++; /* B (256, 1024) packed: [16][256][64] */
+  if (!strncmp(p, " E_32_256_64", 12)) packed_tiles++; /* B (256, 2048) packed: [32][256][64] */
   for (const char *q = p + 1; *q && *q != ' '; q++)
     if (q[0] == '_' && q[1] >= 'A' && q[1] <= 'Z' && q[2] >= '0' && q[2] <= '9') seen[(int)q[1]]++;
 }
@@ -53,8 +53,8 @@ static cg_tensor *build(int k) {
   static const int64_t s17x33[] = {17, 33}, s33x19[] = {33, 19}, s64[] = {64, 64}, sA[] = {3, 1, 8, 16},
                        sB[] = {1, 2, 16, 12}, s3d[] = {6, 10, 14}, s1x33[] = {1, 33}, s17x1[] = {17, 1},
                        sx[] = {2, 3, 9, 9}, sw[] = {4, 3, 3, 3}, s4d[] = {2, 5, 4, 3},
-                       sW[] = {1056, 512}, sv[] = {512, 1}, sP[] = {64, 256}, sQ[] = {256, 1024},
-                       sX[] = {2, 64, 256}, sb[] = {1024};
+                       sW[] = {1056, 512}, sv[] = {512, 1}, sP[] = {64, 256}, sQ[] = {256, 2048},
+                       sX[] = {2, 64, 256}, sb[] = {2048};
   static const int ax0[] = {0}, ax1[] = {1}, ax02[] = {0, 2}, axm[] = {-1}, perm[] = {2, 0, 3, 1}, tr[] = {1, 0};
   static const int64_t pads[] = {1, 0, 0, 2, 1, 1, 0, 1};
   switch (k) {
