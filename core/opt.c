@@ -272,8 +272,9 @@ static UOp *subst(UOp *u, UOp *from, UOp *to, uop_map *memo) {
 static UOp *cpu_pack(UOp *root, const cg_device_props *props, int64_t *stride) {
   cg_plan p;
   probe pr;
+  if (props->max_local_size > 1) return NULL;
   cg__plan_init(root, &p);
-  if (props->max_local_size > 1 || p.flat || p.nout < 2 || p.naxes == p.nout) return NULL;
+  if (p.flat || p.nout < 2 || p.naxes == p.nout) return NULL;
   int64_t rsize = 1;
   for (int a = p.nout; a < p.naxes; a++) rsize *= p.ax[a].size;
   if (rsize < 256 || probe_lower(root, &p, props, &pr)) return NULL;
