@@ -15,6 +15,8 @@
 
 #include <cgrad/cgrad.h>
 
+#include "../common/backend_arg.h"
+
 static int n_pass, n_fail;
 
 /* Deterministic data in [-1, 1). */
@@ -179,23 +181,14 @@ static void test_softmax(void) {
 }
 
 int main(int argc, char **argv) {
-  const char *be = NULL;
-  for (int o; (o = getopt(argc, argv, "b:")) != -1;)
-    if (o == 'b') be = optarg;
+  const char *be = test_backend_arg(argc, argv);
   char first[64] = "";
   const char *env = getenv("CG_TEST_BACKENDS");
   if (!be && env && *env) {
     snprintf(first, sizeof first, "%.*s", (int)strcspn(env, ","), env);
     be = first;
   }
-  if (be && cg_set_default_device(be) != CG_OK) {
-    printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
-    return 77;
-  }
-  if (!be && !cg_default_device()) {
-    printf("SKIP: no device opens (%s)\n", cg_last_error());
-    return 77;
-  }
+  if (test_open_backend(be)) return TEST_SKIP;
   test_relu_linear();
   test_mul_add_sum();
   test_chain10();

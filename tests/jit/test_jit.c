@@ -17,6 +17,7 @@
 
 #include "cgrad/cgrad.h"
 #include "cgrad/nn.h"
+#include "../common/backend_arg.h"
 
 static int fails;
 #define CHECK(c, ...)                                            \
@@ -174,14 +175,7 @@ static void check_mismatch(cg_jit *j, net *n) {
 
 int main(int argc, char **argv) {
   const char *dev = argc > 1 ? argv[1] : NULL;
-  if (dev && cg_set_default_device(dev) != CG_OK) {
-    printf("SKIP: device %s: %s\n", dev, cg_last_error());
-    return 77;
-  }
-  if (!cg_default_device()) {
-    printf("SKIP: no device: %s\n", cg_last_error());
-    return 77;
-  }
+  if (test_open_backend(dev)) return TEST_SKIP;
   bool expect_graph = dev && !strcasecmp(dev, "REF");
   unsetenv("JIT");
 

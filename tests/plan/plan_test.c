@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cgrad/cgrad.h"
+#include "../common/backend_arg.h"
 #include "schedule.h"
 #include "uop.h"
 
@@ -207,17 +208,8 @@ static void test_mlp(void) {
 }
 
 int main(int argc, char **argv) {
-  const char *be = NULL;
-  for (int o; (o = getopt(argc, argv, "b:")) != -1;)
-    if (o == 'b') be = optarg;
-  if (be && cg_set_default_device(be) != CG_OK) {
-    printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
-    return 77;
-  }
-  if (!be && !cg_default_device()) {
-    printf("SKIP: no device opens (%s)\n", cg_last_error());
-    return 77;
-  }
+  const char *be = test_backend_arg(argc, argv);
+  if (test_open_backend(be)) return TEST_SKIP;
   chain_reference();
   cg_scope_push();
   cg_tensor *w[DEPTH], *x = input(xs, N, N);
