@@ -10,16 +10,7 @@
 
 #include "kt.h"
 
-static int fails;
-#define CHECK(cond, ...)                                             \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      fails++;                                                       \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-      fprintf(stderr, __VA_ARGS__);                                  \
-      fprintf(stderr, "\n");                                         \
-    }                                                                \
-  } while (0)
+#include "../common/check.h"
 
 static char *slurp(const char *path) {
   FILE *f = fopen(path, "rb");

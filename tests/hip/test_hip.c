@@ -28,16 +28,7 @@
 #include "hip_impl.h"
 #include "kt.h"
 
-static int fails;
-#define CHECK(cond, ...)                                           \
-  do {                                                             \
-    if (!(cond)) {                                                 \
-      fails++;                                                     \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-      fprintf(stderr, __VA_ARGS__);                                \
-      fprintf(stderr, "\n");                                       \
-    }                                                              \
-  } while (0)
+#include "../common/check.h"
 
 /* Host services that keep the last error message. */
 static char g_err[16384];

@@ -189,7 +189,7 @@ int main(int argc, char **argv) {
     test_parse_errors();
     test_parse_fuzz();
   }
-  if (g_failures) fprintf(stderr, "%d check(s) failed\n", g_failures);
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
   else printf("ir_text: ok\n");
-  return g_failures != 0;
+  return fails != 0;
 }

@@ -21,16 +21,7 @@
 #include "kt.h"
 #include "metal_impl.h"
 
-static int fails;
-#define CHECK(cond, ...)                                           \
-  do {                                                             \
-    if (!(cond)) {                                                 \
-      fails++;                                                     \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-      fprintf(stderr, __VA_ARGS__);                                \
-      fprintf(stderr, "\n");                                       \
-    }                                                              \
-  } while (0)
+#include "../common/check.h"
 
 typedef struct {
   char name[32];
