@@ -16,8 +16,7 @@
 #include <cgrad/cgrad.h>
 
 #include "../common/backend_arg.h"
-
-static int n_pass, n_fail;
+#include "../common/tally.h"
 
 /* Deterministic data in [-1, 1). */
 static void fill(float *v, int n, uint32_t seed) {
@@ -37,22 +36,6 @@ static cg_tensor *input(const float *v, int ndim, int64_t d0, int64_t d1) {
     return NULL;
   }
   return t;
-}
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...) {
-  if (ok) {
-    n_pass++;
-    return;
-  }
-  n_fail++;
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL %-18s ", name);
-  vprintf(fmt, ap);
-  printf(" [%s]\n", cg_last_error());
-  va_end(ap);
 }
 
 /* Realizes out; returns the number of kernels launched (-1 on error). */

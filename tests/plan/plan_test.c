@@ -23,6 +23,7 @@
 
 #include "cgrad/cgrad.h"
 #include "../common/backend_arg.h"
+#include "../common/tally.h"
 #include "schedule.h"
 #include "uop.h"
 
@@ -32,23 +33,6 @@
 #define I 40
 #define HID 64
 #define O 24
-
-static int n_pass, n_fail;
-
-static void check(bool ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...) {
-  if (ok) {
-    n_pass++;
-    return;
-  }
-  n_fail++;
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL %-6s ", name);
-  vprintf(fmt, ap);
-  printf(" [%s]\n", cg_last_error());
-  va_end(ap);
-}
 
 /* Deterministic data in [-scale, scale). */
 static void fill(float *v, int n, uint32_t seed, float scale) {
