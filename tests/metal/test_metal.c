@@ -111,29 +111,6 @@ static void free_kernels(kernel *k, int n) {
   for (int i = 0; i < n; i++) free(k[i].p);
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
-static int spit(const char *path, const char *s) {
-  FILE *f = fopen(path, "wb");
-  int ok = f && fputs(s, f) >= 0;
-  if (f && fclose(f)) ok = 0;
-  return ok;
-}
-
 static int t_golden(const char *dir) {
   kernel k[40];
   int ng, n = make_kernels(k, &ng);
@@ -144,17 +121,7 @@ static int t_golden(const char *dir) {
     if (a && b) {
       CHECK(!strcmp(a, b), "%s: two renders differ", k[i].name);
       snprintf(path, sizeof path, "%s/%s.metal", dir, k[i].name);
-      if (getenv("CG_UPDATE_GOLDEN")) {
-        CHECK(spit(path, a), "cannot write %s", path);
-      } else {
-        char *want = slurp(path);
-        CHECK(want, "missing golden file %s (run with CG_UPDATE_GOLDEN=1)", path);
-        if (want && strcmp(want, a)) {
-          fails++;
-          fprintf(stderr, "FAIL: %s differs from the rendered MSL:\n%s\n", path, a);
-        }
-        free(want);
-      }
+      test_golden(path, a, "rendered MSL");
     }
     free(a);
     free(b);
@@ -200,7 +167,7 @@ static int t_syntax(const char *inc, const char *cxx, const char *work) {
     CHECK(s, "%s: render failed: %s", k[i].name, err);
     if (!s) continue;
     snprintf(path, sizeof path, "%s/%s.metal", work, k[i].name);
-    CHECK(spit(path, s), "cannot write %s", path);
+    CHECK(test_write_file(path, s), "cannot write %s", path);
     free(s);
     snprintf(cmd, sizeof cmd,
              "'%s' -std=c++17 -fsyntax-only -x c++ -Wall -Wextra -Werror -Wno-attributes -Wno-unused "
