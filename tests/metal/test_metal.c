@@ -185,30 +185,7 @@ static int t_syntax(const char *inc, const char *cxx, const char *work) {
 static char g_err[4096];
 static void h_set_error(void *ctx, const char *msg) { snprintf(g_err, sizeof g_err, "%s", msg ? msg : ""); }
 
-static int t_device(const char *path) {
-  kt_dev d = {.tag = "metal"};
-  if (kt_load(&d, path)) return 1;
-  CHECK(!strcmp(d.api->id, "metal"), "api id %s", d.api->id);
-  int count = -1;
-  CHECK(d.api->device_count(d.ctx, &count) == CG_P_OK && count >= 0, "device_count");
-  if (count == 0) {
-    void *dev = NULL;
-    cg_device_props props = {.struct_size = sizeof props};
-    CHECK(d.api->device_open(d.ctx, 0, &dev) == CG_P_ERR_NODEV && !dev, "device_open without a device");
-    CHECK(strstr(kt_last_error(), "no Metal device") != NULL, "message: %s", kt_last_error());
-    CHECK(d.api->device_props(d.ctx, 0, &props) == CG_P_ERR_NODEV, "device_props without a device");
-    printf("metal device: %s: the clean no-device path passed\n", kt_last_error());
-  } else {
-    int r = kt_open(&d, 0);
-    CHECK(r == 0, "open device 0: %s", kt_last_error());
-    if (r == 0) {
-      printf("metal device: %s\n", d.props.name);
-      fails += kt_suite(&d);
-    }
-  }
-  kt_unload(&d);
-  return fails ? 1 : 0;
-}
+static int t_device(const char *path) { return kt_device_test(path, "metal", "no Metal device") ? 1 : 0; }
 
 int main(int argc, char **argv) {
   static const cg_host_services host = {sizeof host, NULL, NULL, h_set_error, NULL};
