@@ -18,17 +18,7 @@
 #include "cgrad/cgrad.h"
 #include "cgrad/nn.h"
 #include "../common/backend_arg.h"
-
-static int fails;
-#define CHECK(c, ...)                                            \
-  do {                                                           \
-    if (!(c)) {                                                  \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);       \
-      fprintf(stderr, __VA_ARGS__);                              \
-      fprintf(stderr, "\n");                                     \
-      fails++;                                                   \
-    }                                                            \
-  } while (0)
+#include "../common/check.h"
 
 enum { B = 8, HW = 8, CLS = 4, STEPS = 7, LR_STEP = 4, NW = 8 };
 
