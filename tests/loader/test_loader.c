@@ -10,17 +10,7 @@
 
 #include "loader.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fprintf(stderr, "\n");                                                   \
-    }                                                                          \
-  } while (0)
+#include "../common/check.h"
 
 static bool has(const char *hay, const char *needle) { return hay && strstr(hay, needle); }
 
@@ -505,7 +495,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_loader manifests|devices|default|buffers|programs|diskcache|debug|cli TOOL\n");
     return 2;
   }
-  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
   else printf("ok\n");
-  return failures ? 1 : 0;
+  return fails ? 1 : 0;
 }

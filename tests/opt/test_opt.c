@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cgrad/cgrad.h"
+#include "../common/backend_arg.h"
 
 #define MAXN (1 << 20)
 
@@ -175,10 +176,7 @@ int main(int argc, char **argv) {
     return rc ? 1 : 0;
   }
   cg_set_log(hook, NULL);
-  if (cg_set_default_device(be) != CG_OK) {
-    printf("SKIP: no %s device (%s)\n", be, cg_last_error());
-    return 77;
-  }
+  if (test_open_backend(be)) return TEST_SKIP;
   bool gpu = !strcmp(be, "OPENCL");
   int fails = fuzz(seeds, gpu);
   printf("%s\n", fails ? "FAIL" : "ok");
