@@ -11,6 +11,7 @@
 
 #include "cgrad/ir_util.h"
 #include "schedule.h"
+#include "stage.h"
 #include "symbolic.h"
 
 typedef struct { UOp *key; int32_t val; } slot;
@@ -28,7 +29,13 @@ typedef struct {
   struct vmemo { UOp *e[16]; int w; int32_t val; } *vm; /* vector values of this loop body */
   int nvm, vm_cap;
   int32_t lds;     /* DEFINE_LOCAL of a GROUP reduce (declared at kernel scope) */
+  const cg_stage *stage; /* loads staged through local memory (stage.c), or NULL */
 } lstate;
+
+/* Address space of a LOAD/STORE's buffer: a staged tile (stage.c) or global memory. */
+static cg_ir_addrspace space_of(const UOp *buf) {
+  return buf->nargs > 1 ? (cg_ir_addrspace)buf->args[1] : CG_IR_AS_GLOBAL;
+}
 
 static int ir_op_of[UOP_COUNT];
 
@@ -197,7 +204,7 @@ static int32_t vexpr(lstate *s, int w, UOp *const *e) {
       contig = e[l]->src[0] == u->src[0] && e[l]->src[2] == u->src[2] && d->op == UOP_CONST && d->val == l;
     }
     if (contig) {
-      cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)u->dtype, CG_IR_AS_GLOBAL);
+      cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)u->dtype, space_of(u->src[0]));
       pt.vec = (uint8_t)w;
       int32_t ia[2] = {emit(s, u->src[0]), emit(s, u->src[1])};
       int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0);
@@ -287,6 +294,15 @@ static void group_combine(lstate *s, int n, const int32_t *ptr, UOp *g, int op, 
   cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0); /* before a reuse in a loop */
 }
 
+/* Staged tiles of this reduce-loop iteration: after every thread is done reading the
+ * previous ones, each copies its share from global memory; a barrier, then the reads. */
+static void stage_fill(lstate *s) {
+  if (!s->stage || !s->stage->nfill) return;
+  cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0);
+  for (int i = 0; i < s->stage->nfill; i++) emit(s, s->stage->fill[i]);
+  cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0);
+}
+
 /* n reduces that differ only in their upcast constants (same ranges): one accumulator
  * each; loops over the LOOP ranges, UNROLL ranges expanded, GROUP combined. Runs of w
  * consecutive accumulators (the innermost upcast range) are updated as IR vectors. */
@@ -307,6 +323,7 @@ static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
     else if (r->args[1] == CG_R_UNROLL) unroll[nu++] = r;
     else group = r;
   }
+  stage_fill(s);
   int64_t nj = combos(nu, unroll);
   int vu = 1; /* one accumulator: the innermost UNROLL range as vectors (wide loads) */
   if (!s->noopt && n == 1 && nu)
@@ -427,7 +444,7 @@ static int32_t emit_uncached(lstate *s, UOp *u) {
     return emit1(s, CG_IR_SPECIAL, CG_INT32, 0, NULL, u->args[1] == CG_R_GLOBAL ? 0 : 3 + u->args[2]);
   case UOP_LOAD: case UOP_STORE: {
     int32_t ia[2] = {emit(s, u->src[0]), emit(s, u->src[1])};
-    int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)u->src[0]->dtype, CG_IR_AS_GLOBAL), 2, ia, 0);
+    int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)u->src[0]->dtype, space_of(u->src[0])), 2, ia, 0);
     src[0] = ptr;
     if (u->op == UOP_STORE) {
       src[1] = emit(s, u->src[2]);
@@ -464,7 +481,7 @@ static int32_t emit(lstate *s, UOp *u) {
 cg_ir_program *cg__linearize(const cg_kernel *k) {
   init_op_map();
   lstate s = {.b = cg_irb_new(k->name), .mult = 1, .k = k};
-  s.mult = (double)k->global[0] * k->local[0];
+  s.mult = (double)k->global[0] * k->local[0] * k->local[1] * k->local[2];
   cg_irb_param(s.b, (cg_ir_scalar)k->out->dtype, CG_IR_PARAM_WRITE, uop_numel(k->out));
   double bytes = (double)uop_numel(k->out) * (double)cg_dtype_size(k->out->dtype);
   for (int i = 0; i < k->nin; i++) {
@@ -491,6 +508,14 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
       int64_t n = combos(k->nupcast, k->upcast) * k->local[0] * k->local[1] * k->local[2];
       s.lds = cg_irb_emit(s.b, CG_IR_DEFINE_LOCAL, cg_ir_ptr((cg_ir_scalar)red->dtype, CG_IR_AS_LOCAL), 0, NULL, n);
     }
+  cg_stage stage;
+  if (one && !s.noopt && cg__env_int("CG_STAGE", 1)) { /* GPU: shared operands via local memory */
+    store = cg__stage(k, store, red, &stage);
+    for (int i = 0; i < stage.n; i++)
+      put(&s, stage.lbuf[i], cg_irb_emit(s.b, CG_IR_DEFINE_LOCAL, cg_ir_ptr((cg_ir_scalar)stage.lbuf[i]->dtype,
+                                         CG_IR_AS_LOCAL), 0, NULL, stage.size[i]));
+    s.stage = stage.n ? &stage : NULL;
+  }
   bool plain_red = one && red->nsrc == 2 && red->src[1]->args[1] == CG_R_LOOP;
   if (!s.noopt && k->nloops == 1 && !k->nupcast && plain_red) {
     emit_tiled(&s, k->loops[0], store, red);
