@@ -529,6 +529,7 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
   cg_irb_set_launch(s.b, k->global, k->local);
   cg_irb_set_cost(s.b, (uint64_t)s.flops, (uint64_t)bytes);
   cg_ir_program *p = s.err ? NULL : cg_irb_finish(s.b);
+  if (p && s.stage && strlen(p->name) + 2 < sizeof p->name) strcat(p->name, "_S"); /* staged */
   cg_irb_free(s.b);
   free(s.map);
   free(s.undo);
