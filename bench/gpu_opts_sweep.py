@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # Times one GPU kernel of bench/gpu_bench.py (float32 matmul, float16 GEMV) under several
 # opt lists in ONE process (CG_OPTS is read at each compile; "" = the default heuristics,
-# "none" = NOOPT, "nostage:OPTS" = OPTS with CG_STAGE=0), against PyTorch on the same GPU, to pick a heuristic's plan.
+# "none" = NOOPT, "CG_STAGE=n:OPTS" = OPTS with CG_STAGE=n), against PyTorch on the same
+# GPU, to pick a heuristic's plan.
 #   python3 bench/gpu_opts_sweep.py --lib /tmp/b/core/libcgrad.so --case mm32 \
 #       --opts "UPCAST0:4 UPCAST1:4 LOCAL0:16 LOCAL1:16;" [--n 4096]
 # Prints per opt list: the kernel name (opts applied), GPU time (DEBUG=2), TFLOP/s or GB/s,
@@ -71,9 +72,8 @@ def main():
         opts = opts.strip()
         os.environ.pop("NOOPT", None)
         os.environ.pop("CG_STAGE", None)
-        if opts.startswith("nostage:"):  # the same opts without local-memory staging
-            os.environ["CG_STAGE"] = "0"
-            opts = opts[len("nostage:"):]
+        if opts.startswith("CG_STAGE="):  # "CG_STAGE=0:opts": staging off (1: no vector reads)
+            os.environ["CG_STAGE"], opts = opts[len("CG_STAGE="):].split(":", 1)
         os.environ["CG_OPTS"] = "" if opts == "none" else opts
         if opts == "none":
             os.environ["NOOPT"] = "1"
@@ -90,7 +90,8 @@ def main():
                 cg.run(lambda: L.cg_matmul(a, b), sync)
                 ks.append(sum(cg.kernel_times()))
             k = statistics.median(ks)
-            print(f"[{'nostage:' if os.environ.get('CG_STAGE') == '0' else ''}{opts or 'heuristic'}] {name}: {k * 1e3:.3f} ms, {work / k:.1f} {unit}, "
+            stage = f"CG_STAGE={os.environ['CG_STAGE']}:" if "CG_STAGE" in os.environ else ""
+            print(f"[{stage}{opts or 'heuristic'}] {name}: {k * 1e3:.3f} ms, {work / k:.1f} {unit}, "
                   f"ratio to torch {t_ref / k:.3f}, rel err {err:.1e}", flush=True)
         except Exception as e:  # noqa: BLE001
             print(f"[{opts}] failed: {e}", flush=True)

@@ -303,6 +303,59 @@ static void stage_fill(lstate *s) {
   cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0);
 }
 
+/* idx = base + c with c a constant (base NULL when idx is one). */
+static void split_const(UOp *idx, UOp **base, int64_t *c) {
+  *base = idx, *c = 0;
+  if (idx->op == UOP_CONST) *base = NULL, *c = (int64_t)idx->val;
+  for (int i = 0; i < 2 && idx->op == UOP_ADD; i++)
+    if (idx->src[i]->op == UOP_CONST) *base = idx->src[1 - i], *c = (int64_t)idx->src[i]->val;
+}
+
+static void tile_loads(UOp *u, UOp **l, int *n, uop_map *seen) {
+  if (uop_map_get(seen, u)) return;
+  uop_map_put(seen, u, u);
+  if (u->op == UOP_LOAD) {
+    if (space_of(u->src[0]) == CG_IR_AS_LOCAL && *n < 256) l[(*n)++] = u;
+    return;
+  }
+  for (int i = 0; i < u->nsrc; i++) tile_loads(u->src[i], l, n, seen);
+}
+
+/* Scalar reads of a staged tile at consecutive indices c..c+W-1 (W lanes = 16 bytes, c a
+ * multiple of W: a matmul's A values for the rows of the register tile) become one vector
+ * read whose lanes are registered as the values of the scalar LOADs, so the body finds
+ * them emitted. CG_STAGE=1 keeps them scalar. */
+static void stage_vector_reads(lstate *s, UOp *const *e, int n) {
+  if (!s->stage || cg__env_int("CG_STAGE", 2) < 2) return;
+  UOp *l[256];
+  int nl = 0;
+  uop_map seen = {0};
+  for (int i = 0; i < n; i++) tile_loads(e[i], l, &nl, &seen);
+  uop_map_free(&seen);
+  for (int a = 0; a < nl; a++) {
+    UOp *b0, *lane[8] = {l[a]}, *bq;
+    int64_t c0, cq, W = 16 / (int64_t)cg_dtype_size(l[a]->dtype);
+    split_const(l[a]->src[1], &b0, &c0);
+    if (W < 2 || W > 8 || c0 % W || get(s, l[a]) >= 0) continue;
+    int found = 1;
+    for (int k = 1; k < W; k++) {
+      lane[k] = NULL;
+      for (int q = 0; q < nl && !lane[k]; q++) {
+        split_const(l[q]->src[1], &bq, &cq);
+        if (l[q]->src[0] == l[a]->src[0] && bq == b0 && cq == c0 + k && get(s, l[q]) < 0) lane[k] = l[q];
+      }
+      found += lane[k] != NULL;
+    }
+    if (found < W) continue;
+    cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)l[a]->dtype, CG_IR_AS_LOCAL);
+    pt.vec = (uint8_t)W;
+    int32_t ia[2] = {emit(s, l[a]->src[0]), emit(s, l[a]->src[1])};
+    int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0);
+    int32_t v = emitv(s, CG_IR_LOAD, l[a]->dtype, (int)W, 1, &ptr, 0);
+    for (int k = 0; k < W; k++) put(s, lane[k], emit1(s, CG_IR_GEP, l[a]->dtype, 1, &v, k));
+  }
+}
+
 /* n reduces that differ only in their upcast constants (same ranges): one accumulator
  * each; loops over the LOOP ranges, UNROLL ranges expanded, GROUP combined. Runs of w
  * consecutive accumulators (the innermost upcast range) are updated as IR vectors. */
@@ -338,13 +391,15 @@ static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
       store(s, ptr[0], emit1(s, ir_op_of[op], dt, 2, src, 0));
     }
   }
-  for (int64_t j = 0; j < nj && vu == 1; j++)
+  for (int64_t j = 0; j < nj && vu == 1; j++) {
+    UOp *vj[256];
+    for (int i = 0; i < n; i++) vj[i] = subst(red[i]->src[0], nu, unroll, j);
+    stage_vector_reads(s, vj, n);
     for (int i = 0; i < n; i += w) {
-      UOp *v[16];
-      for (int l = 0; l < w; l++) v[l] = subst(red[i + l]->src[0], nu, unroll, j);
-      if (w == 1) accumulate(s, ptr[i], op, dt, v[0]);
-      else accumulate_vec(s, acc, i, w, op, dt, v);
+      if (w == 1) accumulate(s, ptr[i], op, dt, vj[i]);
+      else accumulate_vec(s, acc, i, w, op, dt, vj + i);
     }
+  }
   s->nvm = 0;
   for (int i = red[0]->nsrc - 1; i >= 1; i--)
     if (red[0]->src[i]->args[1] == CG_R_LOOP) close_range(s, red[0]->src[i], rs[i]);
