@@ -296,11 +296,36 @@ static void group_combine(lstate *s, int n, const int32_t *ptr, UOp *g, int op, 
 
 /* Staged tiles of this reduce-loop iteration: after every thread is done reading the
  * previous ones, each copies its share from global memory; a barrier, then the reads. */
-static void stage_fill(lstate *s) {
-  if (!s->stage || !s->stage->nfill) return;
+static void stage_fill(lstate *s, const int32_t *pf) {
+  const cg_stage *st = s->stage;
+  if (!st || !st->nfill) return;
   cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0);
-  for (int i = 0; i < s->stage->nfill; i++) emit(s, s->stage->fill[i]);
+  for (int i = 0; i < st->nfill && !pf; i++) emit(s, st->fill[i]);
+  for (int i = 0; i < st->nfill && pf; i++) { /* prefetched: registers -> tile */
+    UOp *f = st->fill[i];
+    int32_t ia[2] = {emit(s, f->src[0]), emit(s, f->src[1])}, v[3];
+    v[0] = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)f->src[2]->dtype, CG_IR_AS_LOCAL), 2, ia, 0);
+    v[1] = emit1(s, CG_IR_LOAD, f->src[2]->dtype, 1, &pf[i], 0);
+    if (f->nsrc > 3) v[2] = emit(s, f->src[3]);
+    cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), f->nsrc > 3 ? 3 : 2, v, 0);
+  }
   cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0);
+  if (!pf) return;
+  put(s, st->alias, get(s, st->loop)); /* then the next iteration's values */
+  for (int i = 0; i < st->nfill; i++) store(s, pf[i], emit(s, st->next[i]));
+}
+
+/* Registers for the prefetched copies (CG_STAGE >= 3), holding iteration 0's values;
+ * NULL when the tiles are filled straight from global memory. */
+static const int32_t *stage_prefetch(lstate *s, int32_t *pf) {
+  const cg_stage *st = s->stage;
+  if (!st || !st->loop || cg__env_int("CG_STAGE", 3) < 3) return NULL;
+  for (int i = 0; i < st->nfill; i++) {
+    cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)st->first[i]->dtype, CG_IR_AS_REG);
+    pf[i] = reg_ptr(s, cg_irb_emit(s->b, CG_IR_DEFINE_REG, pt, 0, NULL, 1), pt, 0);
+    store(s, pf[i], emit(s, st->first[i]));
+  }
+  return pf;
 }
 
 /* idx = base + c with c a constant (base NULL when idx is one). */
@@ -326,7 +351,7 @@ static void tile_loads(UOp *u, UOp **l, int *n, uop_map *seen) {
  * read whose lanes are registered as the values of the scalar LOADs, so the body finds
  * them emitted. CG_STAGE=1 keeps them scalar. */
 static void stage_vector_reads(lstate *s, UOp *const *e, int n) {
-  if (!s->stage || cg__env_int("CG_STAGE", 2) < 2) return;
+  if (!s->stage || cg__env_int("CG_STAGE", 3) < 2) return;
   UOp *l[256];
   int nl = 0;
   uop_map seen = {0};
@@ -369,6 +394,8 @@ static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
     ptr[i] = reg_ptr(s, acc, pt, i);
     store(s, ptr[i], cnst(s, dt, identity(op, dt)));
   }
+  int32_t pfr[CG_STAGE_PREFETCH];
+  const int32_t *pf = stage_prefetch(s, pfr);
   size_t mark = s->nundo;
   for (int i = 1; i < red[0]->nsrc; i++) {
     UOp *r = red[0]->src[i];
@@ -376,7 +403,7 @@ static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
     else if (r->args[1] == CG_R_UNROLL) unroll[nu++] = r;
     else group = r;
   }
-  stage_fill(s);
+  stage_fill(s, pf);
   int64_t nj = combos(nu, unroll);
   int vu = 1; /* one accumulator: the innermost UNROLL range as vectors (wide loads) */
   if (!s->noopt && n == 1 && nu)

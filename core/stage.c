@@ -14,6 +14,8 @@
  *           consecutive addresses. Where the copy's innermost coordinate is not the
  *           layout's, its layout stride gets 16 bytes of padding (fewer bank conflicts
  *           on the stores of a transposed tile; vector reads stay aligned).
+ * With one reduce-loop range and few copies, the copies are prefetched: their values for
+ * the next iteration are loaded into registers before the body computes (prefetch).
  * Legality: one reduce, no GROUP, at least one UNROLL range (the linearizer's tiled
  * reduce path), tiles within k->stage_bytes (the device's local memory), at most
  * CG_STAGE_FILL copies per thread. The ref semantics are unchanged: the same values are
@@ -129,6 +131,33 @@ static void add_fills(cg_stage *st, const cg_kernel *k, UOp *ld, UOp *lbuf, UOp 
   }
 }
 
+/* With one LOOP range in the reduce, the copies' global values for iteration 0 and for
+ * the next iteration (loop + 1, gated at the end), so the linearizer can load them into
+ * registers one iteration ahead (global latency hidden behind the compute). */
+static void prefetch(cg_stage *st, UOp *red) {
+  UOp *loop = NULL;
+  for (int i = 1; i < red->nsrc; i++) {
+    if (red->src[i]->args[1] != CG_R_LOOP) continue;
+    if (loop) return;
+    loop = red->src[i];
+  }
+  if (!loop || st->nfill > CG_STAGE_PREFETCH) return;
+  int64_t a[3] = {200000, CG_R_LOOP, 0};
+  UOp *alias = uop_new(UOP_RANGE, CG_INT32, 1, loop->src, 3, a, 0, NULL), *nx = add(alias, ci(1));
+  UOp *more = uop_2(UOP_CMPLT, CG_BOOL, nx, ci(rsize(loop)));
+  for (int i = 0; i < st->nfill; i++) {
+    UOp *v = st->fill[i]->src[2];
+    rmap m0 = {1, {loop}, {ci(0)}}, m1 = {1, {loop}, {nx}};
+    UOp *f = replace(v, &m0), *n = replace(v, &m1);
+    if (n->op != UOP_LOAD) return;
+    UOp *src[3] = {n->src[0], n->src[1], sym_simplify(uop_2(UOP_AND, CG_BOOL, n->src[2], more))};
+    st->first[i] = f;
+    st->next[i] = uop_new(UOP_LOAD, n->dtype, 3, src, 0, NULL, 0, NULL);
+  }
+  st->loop = loop;
+  st->alias = alias;
+}
+
 UOp *cg__stage(const cg_kernel *k, UOp *store, UOp *red, cg_stage *st) {
   memset(st, 0, sizeof *st);
   int64_t P = (int64_t)k->local[0] * k->local[1] * k->local[2];
@@ -192,6 +221,7 @@ UOp *cg__stage(const cg_kernel *k, UOp *store, UOp *red, cg_stage *st) {
     st->size[st->n++] = run;
   }
   if (!st->n) return store;
+  prefetch(st, red);
   UOp *rs[1 + 3 * CG_MAX_DIMS];
   for (int i = 0; i < red->nsrc; i++) rs[i] = red->src[i];
   rs[0] = replace(red->src[0], &cm);

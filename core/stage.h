@@ -6,6 +6,7 @@
 
 #define CG_STAGE_MAX 4     /* staged loads per kernel */
 #define CG_STAGE_FILL 128  /* cooperative copies per thread, all tiles together */
+#define CG_STAGE_PREFETCH 32 /* at most this many copies are prefetched in registers */
 
 typedef struct {
   int n;                          /* staged loads (local tiles) */
@@ -13,6 +14,11 @@ typedef struct {
   int64_t size[CG_STAGE_MAX];     /* elements of tile i (with padding) */
   int nfill;
   UOp *fill[CG_STAGE_FILL];       /* STORE(lbuf, index, global LOAD [, gate]) per copy */
+  /* prefetch (one LOOP range, <= CG_STAGE_PREFETCH copies): registers hold the copies'
+   * values for the next iteration, loaded while this one computes */
+  UOp *loop, *alias;              /* the reduce's LOOP range; a stand-in for its value */
+  UOp *first[CG_STAGE_PREFETCH];  /* copy i's value at iteration 0 */
+  UOp *next[CG_STAGE_PREFETCH];   /* ... at iteration alias + 1 (gated past the end) */
 } cg_stage;
 
 /* When the kernel's one reduce (red, in store) is unrolled and some of its loads do not
