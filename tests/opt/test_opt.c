@@ -135,7 +135,7 @@ static int fuzz(int seeds, bool gpu) {
  * local memory (core/stage.c): padded transposed tiles, a tile not a multiple of the
  * threads, batch broadcast, conv2d, a permuted operand, GEMV; one gated LOCAL (whose
  * loads depend on every local dim through the gate: not staged, still correct). Each runs
- * with the default CG_STAGE (prefetched copies, vector tile reads) and CG_STAGE=1. */
+ * with CG_STAGE=3 (prefetched copies), 2 (the default: vector tile reads) and 1. */
 static int staging(void) {
   static const struct { int k; const char *opts; } cases[] = {
       {1, "UPCAST0:4 UPCAST1:4 LOCAL0:4 LOCAL1:8 UNROLL2:4"},
@@ -156,8 +156,8 @@ static int staging(void) {
     unsetenv("NOOPT");
     int was = staged;
     setenv("CG_OPTS", cases[i].opts, 1);
-    for (int level = 3; level >= 1; level -= 2) { /* prefetch + vector reads; plain copies */
-      if (level == 1) setenv("CG_STAGE", "1", 1);
+    for (int level = 3; level >= 1; level--) { /* + prefetch; default: vector reads; scalar */
+      setenv("CG_STAGE", level == 3 ? "3" : level == 2 ? "2" : "1", 1);
       rc |= run(cases[i].k, got, &m);
       fails += rc || m != n || compare(cases[i].k, cases[i].opts, ref, got, n);
     }
@@ -167,7 +167,7 @@ static int staging(void) {
   }
   printf("staging: %d fixed opt lists, %d failed, %d staged launches\n", (int)(sizeof cases / sizeof cases[0]),
          fails, staged - before);
-  if (staged - before < 14) {
+  if (staged - before < 21) {
     printf("FAIL: local-memory staging was not used\n");
     fails++;
   }
