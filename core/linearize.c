@@ -304,7 +304,8 @@ static void stage_fill(lstate *s, const int32_t *pf) {
   for (int i = 0; i < st->nfill && pf; i++) { /* prefetched: registers -> tile */
     UOp *f = st->fill[i];
     int32_t ia[2] = {emit(s, f->src[0]), emit(s, f->src[1])}, v[3];
-    v[0] = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)f->src[2]->dtype, CG_IR_AS_LOCAL), 2, ia, 0);
+    cg_ir_type lt = cg_ir_ptr((cg_ir_scalar)f->src[2]->dtype, CG_IR_AS_LOCAL);
+    v[0] = cg_irb_emit(s->b, CG_IR_INDEX, lt, 2, ia, 0);
     v[1] = emit1(s, CG_IR_LOAD, f->src[2]->dtype, 1, &pf[i], 0);
     if (f->nsrc > 3) v[2] = emit(s, f->src[3]);
     cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), f->nsrc > 3 ? 3 : 2, v, 0);
@@ -594,9 +595,10 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
   cg_stage stage;
   if (one && !s.noopt && cg__env_int("CG_STAGE", 1)) { /* GPU: shared operands via local memory */
     store = cg__stage(k, store, red, &stage);
-    for (int i = 0; i < stage.n; i++)
-      put(&s, stage.lbuf[i], cg_irb_emit(s.b, CG_IR_DEFINE_LOCAL, cg_ir_ptr((cg_ir_scalar)stage.lbuf[i]->dtype,
-                                         CG_IR_AS_LOCAL), 0, NULL, stage.size[i]));
+    for (int i = 0; i < stage.n; i++) {
+      cg_ir_type lt = cg_ir_ptr((cg_ir_scalar)stage.lbuf[i]->dtype, CG_IR_AS_LOCAL);
+      put(&s, stage.lbuf[i], cg_irb_emit(s.b, CG_IR_DEFINE_LOCAL, lt, 0, NULL, stage.size[i]));
+    }
     s.stage = stage.n ? &stage : NULL;
   }
   bool plain_red = one && red->nsrc == 2 && red->src[1]->args[1] == CG_R_LOOP;
