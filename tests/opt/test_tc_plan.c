@@ -5,6 +5,7 @@
  * for sizes that do not divide, for f32, and with opts other than the allowed ones.
  * Numbers are checked on the GPU by test_tc (tests/opt/test_tc.c). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cgrad/cgrad.h"
@@ -61,6 +62,11 @@ static void check_tc(const char *what, cg_tensor *out, int wmma) {
   if (!ir) return;
   char err[256];
   CHECK(cg_ir_verify(ir, ir->total_size, err, sizeof err) == 0, "%s: verify: %s", what, err);
+  if (getenv("TC_PRINT") && strstr(what, getenv("TC_PRINT"))) { /* TC_PRINT=name: the IR text */
+    char *txt = cg_ir_print(ir);
+    printf("%s\n", txt);
+    free(txt);
+  }
   CHECK(count_op(ir, CG_IR_WMMA) == wmma, "%s: %d WMMAs, expected %d", what, count_op(ir, CG_IR_WMMA), wmma);
   free(ir);
 }
