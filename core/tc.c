@@ -1,6 +1,6 @@
 /* Tensor-core matmul kernels: the TC opt (docs/internals.md, "TC").
  *
- *   pattern   the kernel AST without opts is STORE(out, [CAST](KREDUCE ADD f32 over ONE
+ *   pattern   the kernel AST without opts is STORE(out, [CAST]*(KREDUCE ADD f32 over ONE
  *             reduce range of [CAST f32](MUL(x, y)))), x and y LOADs (optionally CAST to
  *             f32) of the same f16/bf16 type, ungated, whose indexes (and the store's)
  *             are affine in the loop ranges. N = the innermost output axis exactly one
@@ -35,7 +35,9 @@ typedef struct {
   int64_t c[3][CG_MAX_AXES + 1]; /* stride of A's, B's, the output's index per range */
   int64_t c0[3];                 /* constant offsets */
   int param[3];                  /* param index of A, B, out */
-  cg_dtype in, out;              /* fragment input type, stored type */
+  cg_dtype in;                   /* fragment input type */
+  int ncast;                     /* epilogue: CASTs of the f32 sum, innermost first */
+  cg_dtype cast[4];
   int m, n;                      /* output axes of M and N */
 } tc_pat;
 
@@ -71,8 +73,9 @@ static bool match(const cg_kernel *k, const cg_plan *plan, tc_pat *p) {
   if (plan->flat || plan->naxes != plan->nout + 1 || plan->nout < 2 || k->nvars || k->sink->nsrc != 1) return false;
   UOp *st = k->sink->src[0], *v = st->src[2];
   if (st->op != UOP_STORE || st->nsrc != 3 || st->src[0]->op != UOP_PARAM) return false;
-  p->out = (cg_dtype)v->dtype;
-  if (v->op == UOP_CAST) v = v->src[0];
+  UOp *chain[4];
+  while (v->op == UOP_CAST && p->ncast < 4) chain[p->ncast++] = v, v = v->src[0];
+  for (int i = 0; i < p->ncast; i++) p->cast[i] = (cg_dtype)chain[p->ncast - 1 - i]->dtype;
   if (v->op != UOP_KREDUCE || v->args[0] != UOP_ADD || v->nsrc != 2 || v->dtype != CG_FLOAT32) return false;
   UOp *mul = v->src[0];
   if (mul->op == UOP_CAST && mul->dtype == CG_FLOAT32) mul = mul->src[0];
@@ -407,7 +410,8 @@ cg_ir_program *cg__tc_linearize(const cg_kernel *k) {
         int32_t ix = op2(&t, CG_IR_ADD, t.off[OO], op2(&t, CG_IR_ADD, row, col));
         for (int x = 0; x < 2; x++) {
           v[x] = gep(&t, d, CG_IR_FLOAT32, 2 * h + x);
-          if (os != CG_IR_FLOAT32) v[x] = cg_irb_emit(t.b, CG_IR_CAST, cg_ir_t(os), 1, &v[x], 0);
+          for (int c = 0; c < p->ncast; c++)
+            v[x] = cg_irb_emit(t.b, CG_IR_CAST, cg_ir_t((cg_ir_scalar)p->cast[c]), 1, &v[x], 0);
         }
         if (pair) {
           store(&t, index_of(&t, t.ptr[OO], os, CG_IR_AS_GLOBAL, 2, ix), vec(&t, os, 2, v));

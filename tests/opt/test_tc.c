@@ -164,7 +164,7 @@ int main(int argc, char **argv) {
     if (!rc) {
       for (int64_t e = 0; e < 256 * 256 && !rc; e++) {
         double want = naive(&bc, 0, e / 256, e % 256);
-        if (!(fabs(got[e] - want) <= want * (1.0 / 1024) + 1e-3)) printf("FAIL BEAM [%lld]\n", (long long)e), rc = 1;
+        if (!(fabs(got[e] - want) <= fabs(want) / 1024 + 1e-3)) printf("FAIL BEAM [%lld]\n", (long long)e), rc = 1;
       }
     }
     fails += rc;
