@@ -200,21 +200,37 @@ static void try_opt(cg_plan *p, int op, int axis, int64_t amt, const cg_device_p
   cg__plan_apply(p, (cg_opt){(uint8_t)op, (uint8_t)axis, (uint16_t)amt}, props);
 }
 
-/* 4 warps of 4 x 4 fragments (a 128 x 64 tile of the output per work-group, the
- * layout of tests/cuda/mma_kernel.c), k in steps of 32; smaller where sizes don't divide. */
+/* Applies {UPCAST M um, UPCAST N un, LOCAL M wm, LOCAL N wn} (amounts 1 skipped); all or nothing. */
+static bool tile(cg_plan *p, const int *c, const cg_device_props *props) {
+  cg_plan q = *p;
+  static const int ops[4] = {CG_OPT_UPCAST, CG_OPT_UPCAST, CG_OPT_LOCAL, CG_OPT_LOCAL};
+  for (int i = 0; i < 4; i++)
+    if (c[i] > 1 && cg__plan_apply(&q, (cg_opt){(uint8_t)ops[i], (uint8_t)(i % 2 ? p->tc_n : p->tc_m), (uint16_t)c[i]}, props))
+      return false;
+  *p = q;
+  return true;
+}
+
+/* TC, UNROLL K 2, then the first tile {um, un, wm, wn} of the list that fits and leaves
+ * at least one work-group per compute unit (else the last that fits). First: 4 warps
+ * (2 x 2) of 4 x 8 fragments, a 128 x 128 output tile per work-group: the best of a sweep
+ * on the H100 at 4096 (tests/opt/tc_sweep.c, docs/performance.md). */
 bool cg__tc_heuristic(cg_plan *p, const cg_device_props *props) {
+  static const int tiles[][4] = {{4, 8, 2, 2}, {4, 4, 2, 2}, {2, 4, 2, 2}, {2, 2, 2, 2}, {2, 2, 1, 2},
+                                 {2, 2, 1, 1}, {1, 2, 1, 1}, {1, 1, 1, 1}};
   if (!p->tc_in || !props->n_tc_shapes) return false;
   if (cg__plan_apply(p, (cg_opt){CG_OPT_TC, (uint8_t)p->nout, 16}, props)) return false;
   try_opt(p, CG_OPT_UNROLL, p->nout, 2, props);
-  int ax[2] = {p->tc_m, p->tc_n};
-  for (int i = 0; i < 2; i++)
-    for (int u = 4; u >= 2; u /= 2) {
-      int before = p->nopts;
-      try_opt(p, CG_OPT_UPCAST, ax[i], u, props);
-      if (p->nopts > before) break;
-    }
-  try_opt(p, CG_OPT_LOCAL, p->tc_m, 2, props);
-  try_opt(p, CG_OPT_LOCAL, p->tc_n, 2, props);
+  cg_plan best = *p, q;
+  for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+    q = *p;
+    if (!tile(&q, tiles[i], props)) continue;
+    int64_t ng = 1;
+    for (int a = 0; a < q.nout; a++) ng *= q.ax[a].part[CG_P_GLOBAL];
+    best = q;
+    if (ng >= (int64_t)props->compute_units) break;
+  }
+  *p = best;
   return true;
 }
 

@@ -117,16 +117,27 @@ int main(void) {
   static const int tr[] = {1, 0};
   for (int h = 0; h < 2; h++) {
     cg_dtype dt = h ? CG_FLOAT16 : CG_BFLOAT16;
-    /* 128 x 256 x 64: 4 warps of 4 x 4 fragments, k unrolled by 2: 16 WMMAs x 2 per round */
-    check_tc("plain", cg_matmul(input(dt, 2, a2), input(dt, 2, b2)), 32);
-    check_tc("B transposed", cg_matmul(input(dt, 2, a2), cg_permute(input(dt, 2, bt), tr)), 32);
-    check_tc("A transposed", cg_matmul(cg_permute(input(dt, 2, b2), tr), cg_permute(input(dt, 2, a2), tr)), 32);
+    /* 128 x 256 x 64: 4 warps of 4 x 8 fragments, k unrolled by 2: 32 WMMAs x 2 per round */
+    check_tc("plain", cg_matmul(input(dt, 2, a2), input(dt, 2, b2)), 64);
+    check_tc("B transposed", cg_matmul(input(dt, 2, a2), cg_permute(input(dt, 2, bt), tr)), 64);
+    check_tc("A transposed", cg_matmul(cg_permute(input(dt, 2, b2), tr), cg_permute(input(dt, 2, a2), tr)), 64);
     /* batched 3 x 32 x 16, K 48: M 2 fragments, N 2, K 16-steps (48 % 32 != 0) */
     check_tc("batched", cg_matmul(input(dt, 3, a3), input(dt, 3, b3)), 4);
     check_tc("K 48", cg_matmul(input(dt, 2, k48a), input(dt, 2, k48b)), 4);
   }
   check_tc("f32", cg_matmul(input(CG_FLOAT32, 2, a2), input(CG_FLOAT32, 2, b2)), -1);
   legality();
+  /* a device with 132 compute units: 512 x 512 takes 4 x 4 fragments of 2 x 1 warps
+   * (128 x 64 tiles: 32 groups are too few, the smaller tiles down to 1 x 1 give 512 / 16
+   * * 512 / 8 = 2048 groups) */
+  static const int64_t s512[] = {512, 512};
+  cg_device_props big = gpu_props(true);
+  big.compute_units = 132;
+  cg_plan p;
+  cg__plan_init(cg_matmul(input(CG_FLOAT16, 2, s512), input(CG_FLOAT16, 2, s512))->u, &p);
+  CHECK(cg__tc_heuristic(&p, &big), "TC on 512");
+  int64_t ng = p.ax[0].part[0] * p.ax[1].part[0];
+  CHECK(ng >= 132, "512 x 512 on 132 units: %lld groups", (long long)ng);
   cg_scope_pop();
   printf("%s\n", fails ? "FAIL" : "ok");
   return fails ? 1 : 0;
