@@ -1,9 +1,10 @@
 /* Tensor-core matmul kernels: the TC opt (docs/internals.md, "TC").
  *
- *   pattern   the kernel AST without opts is STORE(out, [CAST]*(KREDUCE ADD f32 over ONE
+ *   pattern   the kernel AST without opts is STORE(out, f(KREDUCE ADD f32 over ONE
  *             reduce range of [CAST f32](MUL(x, y)))), x and y LOADs (optionally CAST to
- *             f32) of the same f16/bf16 type, ungated, whose indexes (and the store's)
- *             are affine in the loop ranges. N = the innermost output axis exactly one
+ *             f32) of the same f16/bf16 type, ungated, f an elementwise epilogue of
+ *             constants and ungated LOADs (casts, bias, relu, residual), every index
+ *             affine in the loop ranges. N = the innermost output axis exactly one
  *             operand (B) depends on, M = the innermost other output axis only A depends
  *             on, K = the reduce axis; every other output axis is a batch axis.
  *   opt       {TC, K axis, 16}: the device's tensor-core shape 16 x 8 x 16 for the input
@@ -36,8 +37,10 @@ typedef struct {
   int64_t c0[3];                 /* constant offsets */
   int param[3];                  /* param index of A, B, out */
   cg_dtype in;                   /* fragment input type */
-  int ncast;                     /* epilogue: CASTs of the f32 sum, innermost first */
-  cg_dtype cast[4];
+  UOp *epi, *red;                /* the stored value, the KREDUCE inside it */
+  int nload;                     /* epilogue LOADs (bias, residual) and their strides */
+  UOp *load[8];
+  int64_t lc[8][CG_MAX_AXES + 1], lc0[8];
   int m, n;                      /* output axes of M and N */
 } tc_pat;
 
@@ -58,6 +61,13 @@ static bool affine(UOp *e, const tc_pat *p, int64_t mult, int64_t *c, int64_t *c
   }
 }
 
+/* The IR op of an ALU uop (same names), or -1. */
+static int ir_op(int uop) {
+  for (int i = 0; i < CG_IR_OP_COUNT; i++)
+    if (!strcmp(uop_names[uop], cg_ir_op_name(i))) return i;
+  return -1;
+}
+
 static bool half(int dt) { return dt == CG_FLOAT16 || dt == CG_BFLOAT16; }
 
 /* An ungated LOAD of a buffer, optionally CAST to f32; NULL otherwise. */
@@ -67,15 +77,32 @@ static UOp *operand(UOp *u) {
   return u->src[2]->op == UOP_CONST && u->src[2]->val != 0 ? u : NULL;
 }
 
+/* Epilogue: an elementwise tree over the reduce, constants and ungated LOADs (indexes set
+ * after the ranges are known); false for anything else or a second reduce. */
+static bool epilogue(UOp *u, tc_pat *p, int depth) {
+  if (u->op == UOP_KREDUCE) return !p->red || p->red == u ? (p->red = u, true) : false;
+  if (u->op == UOP_CONST) return true;
+  if (u->op == UOP_LOAD) {
+    for (int i = 0; i < p->nload; i++)
+      if (p->load[i] == u) return true;
+    if (p->nload == 8 || u->src[0]->op != UOP_PARAM || u->src[2]->op != UOP_CONST || !u->src[2]->val) return false;
+    p->load[p->nload++] = u;
+    return true;
+  }
+  if (!uop_is(u, G_A) || depth > 32 || ir_op(u->op) < 0) return false;
+  for (int i = 0; i < u->nsrc; i++)
+    if (!epilogue(u->src[i], p, depth + 1)) return false;
+  return true;
+}
+
 /* The pattern of a kernel lowered without opts (every output axis a LOOP range). */
 static bool match(const cg_kernel *k, const cg_plan *plan, tc_pat *p) {
   memset(p, 0, sizeof *p);
   if (plan->flat || plan->naxes != plan->nout + 1 || plan->nout < 2 || k->nvars || k->sink->nsrc != 1) return false;
-  UOp *st = k->sink->src[0], *v = st->src[2];
+  UOp *st = k->sink->src[0], *v;
   if (st->op != UOP_STORE || st->nsrc != 3 || st->src[0]->op != UOP_PARAM) return false;
-  UOp *chain[4];
-  while (v->op == UOP_CAST && p->ncast < 4) chain[p->ncast++] = v, v = v->src[0];
-  for (int i = 0; i < p->ncast; i++) p->cast[i] = (cg_dtype)chain[p->ncast - 1 - i]->dtype;
+  p->epi = st->src[2];
+  if (!epilogue(p->epi, p, 0) || !(v = p->red)) return false;
   if (v->op != UOP_KREDUCE || v->args[0] != UOP_ADD || v->nsrc != 2 || v->dtype != CG_FLOAT32) return false;
   UOp *mul = v->src[0];
   if (mul->op == UOP_CAST && mul->dtype == CG_FLOAT32) mul = mul->src[0];
@@ -92,6 +119,8 @@ static bool match(const cg_kernel *k, const cg_plan *plan, tc_pat *p) {
   UOp *load[3] = {x, y, st};
   for (int o = 0; o < 3; o++)
     if (!affine(load[o]->src[1], p, 1, p->c[o], &p->c0[o])) return false;
+  for (int i = 0; i < p->nload; i++)
+    if (!affine(p->load[i]->src[1], p, 1, p->lc[i], &p->lc0[i]) || p->lc[i][plan->nout]) return false;
   int K = plan->nout, swap = -1;
   if (!p->c[OA][K] || !p->c[OB][K]) return false;
   p->m = p->n = -1;
@@ -125,11 +154,10 @@ static int probe(UOp *root, const cg_plan *plan, cg_kernel *k) {
   return cg__lower(root, &none, &pr, k);
 }
 
-/* Cheap test on the tensor graph before a probe: [CAST|RESHAPE]* SUM of a 16-bit MUL
- * (or of an f32 MUL of two CASTs). */
-static bool looks_like(UOp *u) {
-  while ((u->op == UOP_CAST || u->op == UOP_RESHAPE || u->op == UOP_CONTIGUOUS) && u->nsrc) u = u->src[0];
-  if (u->op != UOP_REDUCE_SUM || u->realized) return false;
+/* Cheap test on the tensor graph before a probe: a SUM of a 16-bit MUL (or of an f32 MUL
+ * of two CASTs) under elementwise/movement ops of the kernel (at most 64 nodes looked at). */
+static bool sum_of_half_mul(UOp *u) {
+  if (u->op != UOP_REDUCE_SUM) return false;
   u = u->src[0];
   if (u->op == UOP_CAST && !u->realized) u = u->src[0];
   if (u->op != UOP_MUL || u->realized) return false;
@@ -142,10 +170,20 @@ static bool looks_like(UOp *u) {
   return u->dtype == CG_FLOAT32;
 }
 
+static bool looks_like(UOp *u, int *budget, bool top) {
+  if (--*budget < 0 || (!top && u->realized) || u->op == UOP_BUFFER) return false;
+  if (u->op == UOP_REDUCE_SUM) return sum_of_half_mul(u);
+  if (!uop_is(u, G_A | G_M) && u->op != UOP_CONTIGUOUS) return false;
+  for (int i = 0; i < u->nsrc; i++)
+    if (looks_like(u->src[i], budget, false)) return true;
+  return false;
+}
+
 void cg__tc_init(UOp *root, cg_plan *plan) {
   plan->tc_in = 0;
   plan->tc_m = plan->tc_n = -1;
-  if (plan->flat || plan->naxes != plan->nout + 1 || plan->nout < 2 || !looks_like(root)) return;
+  int budget = 64;
+  if (plan->flat || plan->naxes != plan->nout + 1 || plan->nout < 2 || !looks_like(root, &budget, true)) return;
   cg_kernel k;
   tc_pat p;
   if (probe(root, plan, &k)) { cg__clear_error(); return; }
@@ -259,6 +297,7 @@ typedef struct {
   int32_t ptr[3];        /* PARAM instructions of A, B, out */
   int32_t off[3];        /* batch part + constant of each index */
   int vw[3];             /* vector width each may use (alignment of its offsets) */
+  int32_t lptr[8], loff[8]; /* epilogue loads: PARAM, batch part + constant */
 } tb;
 
 static int32_t ci(tb *t, int64_t v) { return cg_irb_const_i(t->b, CG_IR_INT32, v); }
@@ -305,6 +344,33 @@ static void fetch(tb *t, int o, int32_t row, int32_t kx, const int *dk, int n, i
   }
 }
 
+#define EPI_MEMO 64
+typedef struct { UOp *u; int32_t v; } memo;
+
+/* The epilogue's value for the output element at (row, col) whose f32 sum is `sum`. */
+static int32_t emit_epi(tb *t, UOp *u, int32_t sum, int32_t row, int32_t col, memo *m, int *nm) {
+  for (int i = 0; i < *nm; i++)
+    if (m[i].u == u) return m[i].v;
+  const tc_pat *p = &t->p;
+  cg_ir_scalar s = (cg_ir_scalar)u->dtype;
+  int32_t v, src[3];
+  if (u == p->red) {
+    v = sum;
+  } else if (u->op == UOP_CONST) {
+    v = cg_ir_is_float(s) ? cg_irb_const_f(t->b, s, u->val) : cg_irb_const_i(t->b, s, (int64_t)u->val);
+  } else if (u->op == UOP_LOAD) {
+    int l = 0;
+    while (p->load[l] != u) l++;
+    int32_t ix = op2(t, CG_IR_ADD, t->loff[l], op2(t, CG_IR_ADD, mulc(t, row, p->lc[l][p->m]), mulc(t, col, p->lc[l][p->n])));
+    v = load(t, index_of(t, t->lptr[l], s, CG_IR_AS_GLOBAL, 1, ix), s, 1);
+  } else {
+    for (int i = 0; i < u->nsrc; i++) src[i] = emit_epi(t, u->src[i], sum, row, col, m, nm);
+    v = cg_irb_emit(t->b, (cg_ir_op)ir_op(u->op), cg_ir_t(s), u->nsrc, src, 0);
+  }
+  if (*nm < EPI_MEMO) m[(*nm)++] = (memo){u, v};
+  return v;
+}
+
 /* Largest of 8, 2, 1 dividing every stride but k's and the constant of operand o. */
 static int align_of(const tc_pat *p, int o) {
   int w = 8;
@@ -348,6 +414,11 @@ cg_ir_program *cg__tc_linearize(const cg_kernel *k) {
   int32_t lid = cg_irb_emit(t.b, CG_IR_SPECIAL, cg_ir_t(CG_IR_INT32), 0, NULL, 3 * CG_IR_SPECIAL_LOCAL);
   int32_t gm = 0, gn = 0;
   for (int o = 0; o < 3; o++) t.off[o] = ci(&t, p->c0[o]);
+  for (int i = 0; i < p->nload; i++) {
+    UOp *l = p->load[i];
+    t.lptr[i] = cg_irb_emit(t.b, CG_IR_PARAM, cg_ir_ptr((cg_ir_scalar)l->dtype, CG_IR_AS_GLOBAL), 0, NULL, l->src[0]->args[0]);
+    t.loff[i] = ci(&t, p->lc0[i]);
+  }
   for (int a = 0; a < pl->nout; a++) {
     int64_t g = ax[a].part[CG_P_GLOBAL];
     int32_t ga = stride == 1 ? gid : op2(&t, CG_IR_IDIV, gid, ci(&t, stride));
@@ -356,8 +427,11 @@ cg_ir_program *cg__tc_linearize(const cg_kernel *k) {
     if (a == p->m) gm = ga;
     else if (a == p->n) gn = ga;
     else
-      for (int o = 0; o < 3; o++)
-        if (p->c[o][a]) t.off[o] = op2(&t, CG_IR_ADD, t.off[o], mulc(&t, ga, p->c[o][a]));
+      for (int o = 0; o < 3 + p->nload; o++) {
+        int64_t c = o < 3 ? p->c[o][a] : p->lc[o - 3][a];
+        int32_t *off = o < 3 ? &t.off[o] : &t.loff[o - 3];
+        if (c) *off = op2(&t, CG_IR_ADD, *off, mulc(&t, ga, c));
+      }
   }
   int32_t warp = op2(&t, CG_IR_IDIV, lid, ci(&t, 32)), lane = op2(&t, CG_IR_MOD, lid, ci(&t, 32));
   int32_t g = op2(&t, CG_IR_IDIV, lane, ci(&t, 4)), tt = op2(&t, CG_IR_MOD, lane, ci(&t, 4));
@@ -420,15 +494,15 @@ cg_ir_program *cg__tc_linearize(const cg_kernel *k) {
     for (int j = 0; j < un; j++) {
       int32_t ap = index_of(&t, acc, CG_IR_FLOAT32, CG_IR_AS_REG, 4, ci(&t, 4 * (un * i + j)));
       int32_t d = load(&t, ap, CG_IR_FLOAT32, 4);
-      int32_t col = mulc(&t, addc(&t, col0, 8 * j), con);
       for (int h = 0; h < 2; h++) {
-        int32_t row = mulc(&t, addc(&t, mg, 16 * i + 8 * h), com), v[2];
-        int32_t ix = op2(&t, CG_IR_ADD, t.off[OO], op2(&t, CG_IR_ADD, row, col));
+        int32_t row = addc(&t, mg, 16 * i + 8 * h), v[2], cl[2];
         for (int x = 0; x < 2; x++) {
-          v[x] = gep(&t, d, CG_IR_FLOAT32, 2 * h + x);
-          for (int c = 0; c < p->ncast; c++)
-            v[x] = cg_irb_emit(t.b, CG_IR_CAST, cg_ir_t((cg_ir_scalar)p->cast[c]), 1, &v[x], 0);
+          cl[x] = addc(&t, col0, 8 * j + x);
+          memo m[EPI_MEMO];
+          int nm = 0;
+          v[x] = emit_epi(&t, p->epi, gep(&t, d, CG_IR_FLOAT32, 2 * h + x), row, cl[x], m, &nm);
         }
+        int32_t ix = op2(&t, CG_IR_ADD, t.off[OO], op2(&t, CG_IR_ADD, mulc(&t, row, com), mulc(&t, cl[0], con)));
         if (pair) {
           store(&t, index_of(&t, t.ptr[OO], os, CG_IR_AS_GLOBAL, 2, ix), vec(&t, os, 2, v));
         } else {

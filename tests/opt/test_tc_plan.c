@@ -108,10 +108,32 @@ static int interpret(const cg_ir_program *p, double *const *mem, const int64_t *
       case CG_IR_CONST:
         for (int t = 0; t < nt; t++) V(i, t, 0) = cg_ir_is_float(x->type.scalar) ? cg_ir_const_f(x) : (double)x->arg;
         break;
-      case CG_IR_ADD: case CG_IR_MUL: case CG_IR_IDIV: case CG_IR_MOD:
+      case CG_IR_ADD: case CG_IR_SUB: case CG_IR_MUL: case CG_IR_IDIV: case CG_IR_MOD: case CG_IR_MAX:
+      case CG_IR_FDIV: case CG_IR_CMPLT: case CG_IR_CMPNE: case CG_IR_CMPEQ:
         for (int t = 0; t < nt; t++) {
-          int64_t a = (int64_t)V(S(i, 0), t, 0), b = (int64_t)V(S(i, 1), t, 0);
-          V(i, t, 0) = (double)(x->op == CG_IR_ADD ? a + b : x->op == CG_IR_MUL ? a * b : x->op == CG_IR_IDIV ? a / b : a % b);
+          double a = V(S(i, 0), t, 0), b = V(S(i, 1), t, 0), r;
+          switch (x->op) {
+          case CG_IR_ADD: r = a + b; break;
+          case CG_IR_SUB: r = a - b; break;
+          case CG_IR_MUL: r = a * b; break;
+          case CG_IR_IDIV: r = (double)((int64_t)a / (int64_t)b); break;
+          case CG_IR_MOD: r = (double)((int64_t)a % (int64_t)b); break;
+          case CG_IR_MAX: r = a > b ? a : b; break;
+          case CG_IR_FDIV: r = a / b; break;
+          case CG_IR_CMPLT: r = a < b; break;
+          case CG_IR_CMPNE: r = a != b; break;
+          default: r = a == b; break;
+          }
+          V(i, t, 0) = round_to(x->type.scalar, r);
+        }
+        break;
+      case CG_IR_WHERE:
+        for (int t = 0; t < nt; t++) V(i, t, 0) = V(S(i, 0), t, 0) != 0 ? V(S(i, 1), t, 0) : V(S(i, 2), t, 0);
+        break;
+      case CG_IR_NEG: case CG_IR_RECIP:
+        for (int t = 0; t < nt; t++) {
+          double a = V(S(i, 0), t, 0);
+          V(i, t, 0) = round_to(x->type.scalar, x->op == CG_IR_NEG ? (x->type.scalar == CG_IR_BOOL ? a == 0 : -a) : 1 / a);
         }
         break;
       case CG_IR_INDEX:
@@ -139,7 +161,10 @@ static int interpret(const cg_ir_program *p, double *const *mem, const int64_t *
         for (int t = 0; t < nt; t++) V(i, t, 0) = V(S(i, 0), t, x->arg);
         break;
       case CG_IR_CAST:
-        for (int t = 0; t < nt; t++) V(i, t, 0) = round_to(x->type.scalar, V(S(i, 0), t, 0));
+        for (int t = 0; t < nt; t++) {
+          double a = V(S(i, 0), t, 0);
+          V(i, t, 0) = x->type.scalar == CG_IR_BOOL ? a != 0 : cg_ir_is_float(x->type.scalar) ? round_to(x->type.scalar, a) : trunc(a);
+        }
         break;
       case CG_IR_RANGE:
         for (int t = 0; t < nt; t++) V(i, t, 0) = V(S(i, 0), t, 0);
@@ -271,7 +296,9 @@ static void legality(void) {
   cg__plan_init(cg_matmul(af, bf)->u, &p);
   CHECK(p.tc_in == 0, "f32 matmul is no TC candidate");
   cg__plan_init(cg_relu(cg_matmul(a, b))->u, &p);
-  CHECK(p.tc_in == 0, "matmul + relu epilogue is no TC candidate (yet)");
+  CHECK(p.tc_in == CG_FLOAT16, "matmul + relu epilogue is a TC candidate");
+  cg__plan_init(cg_sum(cg_matmul(a, b), 0, NULL, false)->u, &p);
+  CHECK(p.tc_in == 0, "a second reduce over the matmul is no TC candidate");
 }
 
 int main(void) {
@@ -292,6 +319,10 @@ int main(void) {
     /* batched 3 x 32 x 16, K 48: M 2 fragments, N 2, K 16-steps (48 % 32 != 0) */
     check_tc("batched", cg_matmul(input(dt, 3, a3), input(dt, 3, b3)), 4);
     check_tc("K 48", cg_matmul(input(dt, 2, k48a), input(dt, 2, k48b)), 4);
+    /* fused epilogues: bias + relu of a linear layer (w stored out x in), a residual */
+    static const int64_t sx[] = {64, 48}, sw[] = {32, 48}, sbias[] = {32}, sres[] = {32, 16};
+    check_tc("linear + bias + relu", cg_relu(cg_linear(input(dt, 2, sx), input(dt, 2, sw), input(dt, 1, sbias))), 4);
+    check_tc("matmul + residual", cg_add(cg_matmul(input(dt, 2, k48a), input(dt, 2, k48b)), input(dt, 2, sres)), 4);
   }
   check_tc("f32", cg_matmul(input(CG_FLOAT32, 2, a2), input(CG_FLOAT32, 2, b2)), -1);
   legality();
