@@ -43,6 +43,7 @@ typedef struct {
   bool ta, tb;                       /* operand stored transposed (a as K x M, b as N x K) */
   bool tc;                           /* the sizes allow TC */
   const char *opts;                  /* CG_OPTS, or NULL for the heuristics */
+  bool epi;                          /* relu(a @ b + bias[n]): a fused epilogue */
 } mcase;
 
 static const mcase cases[] = {
@@ -56,9 +57,10 @@ static const mcase cases[] = {
     {"forced opts", 0, 0, 128, 128, 128, false, false, true, "TC2:16 UNROLL2:4 UPCAST1:2 LOCAL0:4 LOCAL1:2"},
     {"forced, k odd steps", 0, 0, 64, 64, 48, false, true, true, "TC2:16 UPCAST0:2 UNROLL2:3"},
     {"no TC: 17x19x33", 0, 0, 17, 19, 33, false, false, false, NULL},
+    {"epilogue relu(a @ b + bias)", 0, 0, 64, 32, 48, false, false, true, NULL, true},
 };
 
-static float ha[1 << 20], hb[1 << 20], got[1 << 20], ref0[1 << 20];
+static float ha[1 << 20], hb[1 << 20], hbias[4096], got[1 << 20], ref0[1 << 20];
 
 /* The case's product with the current env; n elements as f32 into out. 0 ok. */
 static int run(const mcase *c, cg_dtype dt, float *out) {
@@ -73,7 +75,9 @@ static int run(const mcase *c, cg_dtype dt, float *out) {
   int sw2[3] = {0, 2, 1}, sw[2] = {1, 0};
   if (c->ta) a = cg_permute(a, na == 3 ? sw2 : sw);
   if (c->tb) b = cg_permute(b, nb == 3 ? sw2 : sw);
-  cg_tensor *y = cg_cast(cg_matmul(a, b), CG_FLOAT32);
+  cg_tensor *mm = cg_matmul(a, b);
+  if (c->epi) mm = cg_relu(cg_add(mm, input(3, dt, 1, &c->n, hbias)));
+  cg_tensor *y = cg_cast(mm, CG_FLOAT32);
   int rc = y && cg_realize(y) == CG_OK && cg_to_host(y, out, sizeof(float) * (size_t)cg_numel(y)) == CG_OK ? 0 : -1;
   if (rc) printf("%s: %s\n", c->name, cg_last_error());
   cg_scope_pop();
@@ -81,7 +85,7 @@ static int run(const mcase *c, cg_dtype dt, float *out) {
 }
 
 /* Naive double loop over the same inputs (after run filled ha, hb). */
-static double naive(const mcase *c, int64_t bi, int64_t i, int64_t j) {
+static double naive(const mcase *c, int64_t bi, int64_t i, int64_t j, double *sum) {
   int64_t ba = c->batch_a > 1 ? bi : 0, bb = c->batch_b > 1 ? bi : 0;
   double s = 0;
   for (int64_t k = 0; k < c->k; k++) {
@@ -89,7 +93,8 @@ static double naive(const mcase *c, int64_t bi, int64_t i, int64_t j) {
     double y = hb[bb * c->k * c->n + (c->tb ? j * c->k + k : k * c->n + j)];
     s += x * y;
   }
-  return s;
+  *sum = s;
+  return c->epi ? fmax(s + hbias[j], 0) : s;
 }
 
 static bool expect_tc = true;
@@ -110,7 +115,7 @@ static int check(const mcase *c, cg_dtype dt) {
   int bad = 0;
   for (int64_t e = 0; e < n && bad < 3; e++) {
     int64_t bi = e / (c->m * c->n), i = e / c->n % c->m, j = e % c->n;
-    double want = naive(c, bi, i, j), tol = rel * fabs(want) + 1e-3;
+    double sum, want = naive(c, bi, i, j, &sum), tol = rel * (fabs(want) + fabs(sum)) + 1e-3; /* 2 roundings */
     if (!(fabs(got[e] - want) <= tol) || !(fabs(ref0[e] - want) <= tol)) {
       printf("FAIL %s %s: [%lld, %lld, %lld] TC %.6g NOOPT %.6g naive %.6g\n", c->name, dn, (long long)bi,
              (long long)i, (long long)j, got[e], ref0[e], want);
@@ -163,7 +168,7 @@ int main(int argc, char **argv) {
     printf("BEAM: %s, its pick %s TC\n", rc ? "failed" : "ran", tc_launches > before ? "uses" : "does not use");
     if (!rc) {
       for (int64_t e = 0; e < 256 * 256 && !rc; e++) {
-        double want = naive(&bc, 0, e / 256, e % 256);
+        double sum, want = naive(&bc, 0, e / 256, e % 256, &sum);
         if (!(fabs(got[e] - want) <= fabs(want) / 1024 + 1e-3)) printf("FAIL BEAM [%lld]\n", (long long)e), rc = 1;
       }
     }
