@@ -1,4 +1,4 @@
-/* Tensor-core matmul kernels: the TC opt (docs/internals.md, "TC").
+/* Tensor-core matmul kernels: the TC opt (docs/internals.md, "Tensor cores").
  *
  *   pattern   the kernel AST without opts is STORE(out, f(KREDUCE ADD f32 over ONE
  *             reduce range of [CAST f32](MUL(x, y)))), x and y LOADs (optionally CAST to
@@ -17,7 +17,7 @@
  *             UNROLL, k is permuted inside each 32-step (docs/ir.md, WMMA rules) so that
  *             a lane's 8 values of one row of A (column of B) are adjacent in k: one
  *             16-byte LOAD when that operand is contiguous in k and aligned, else scalar
- *             LOADs. Accumulators f32x4 in a DEFINE_REG; the epilogue casts and stores.
+ *             LOADs. Accumulators f32x4 in a DEFINE_REG; the epilogue f per element, stored.
  *
  * Hooks: opt.c calls these from plan init/apply, the GPU heuristics and lower/linearize. */
 #include "cgrad/ir_util.h"

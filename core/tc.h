@@ -1,7 +1,7 @@
 /* Tensor-core (WMMA) kernels: the TC opt of the optimizer (opt.c hooks into these).
- * A kernel qualifies when it is [CAST](SUM over one reduce axis of MUL(x, y)), x and y
- * loads of the same 16-bit float type (optionally CAST to f32), every index affine in
- * the loop variables; see core/tc.c and docs/internals.md. */
+ * A kernel qualifies when it is f(SUM over one reduce axis of MUL(x, y)), x and y loads
+ * of the same 16-bit float type (optionally CAST to f32), f elementwise over constants
+ * and loads, every index affine in the loop variables; see core/tc.c, docs/internals.md. */
 #ifndef CG_TC_H
 #define CG_TC_H
 #include "schedule.h"
