@@ -29,6 +29,7 @@ typedef struct {
   bool reduce;
   const cg_plan *plan;
   int nlocal;          /* local (SPECIAL) axes used so far */
+  int lslot;           /* >= 0: the local dim of the next output LOCAL range */
   UOp *group;          /* the GROUP range of the reduce, if any */
 } lctx;
 
@@ -41,7 +42,8 @@ static UOp *lt(UOp *a, UOp *b) { return uop_2(UOP_CMPLT, CG_BOOL, a, b); }
 static UOp *range(lctx *c, int64_t end, int kind) {
   int64_t args[3] = {c->next_range++, kind, 0};
   if (kind == CG_R_LOCAL) {
-    args[2] = c->nlocal++;
+    args[2] = c->lslot >= 0 ? c->lslot : c->nlocal;
+    c->nlocal++;
     c->k->local[args[2]] = (uint32_t)end;
   }
   UOp *e = ci(end);
@@ -240,8 +242,8 @@ static UOp *axis_index(lctx *c, const cg_axis *ax, UOp *g, UOp **gate, UOp **inn
 }
 
 int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_kernel *k) {
-  (void)props;
   lctx c = {.k = k, .plan = plan};
+  k->stage_bytes = props->max_local_size > 1 ? props->local_mem_bytes : 0;
   UOp *gate = NULL, *idx[CG_MAX_DIMS], *flat = NULL;
   k->out = root;
   k->nin = k->nloops = k->nupcast = k->nvars = 0;
@@ -253,8 +255,11 @@ int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_k
   k->global[0] = (uint32_t)ng;
   for (int d = 0; d < root->ndim; d++) idx[d] = ci(0);
   int64_t stride = 1;
+  int nlo = 0; /* output LOCALs: the last axis is local dim 0 (x), the one a warp spans */
+  for (int a = 0; a < plan->nout; a++) nlo += plan->ax[a].part[CG_P_LOCAL] > 1;
   for (int a = 0; a < plan->nout; a++) { /* axis 0 fastest in the group grid */
     const cg_axis *ax = &plan->ax[a];
+    c.lslot = nlo - 1 - c.nlocal;
     int64_t g = ax->part[CG_P_GLOBAL];
     UOp *ga = g == 1 ? ci(0) : stride == 1 ? gid : uop_2(UOP_IDIV, IDX, gid, ci(stride));
     if (g > 1 && stride * g < ng) ga = uop_2(UOP_MOD, IDX, ga, ci(g));
@@ -263,6 +268,7 @@ int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_k
     if (plan->flat) flat = v;
     else idx[ax->dim] = v;
   }
+  c.lslot = -1; /* a GROUP takes the next local dim */
   if (plan->flat) unflatten(flat ? flat : ci(0), root->ndim, root->shape, idx);
   if (gate) gate = sym_simplify(gate);
   UOp *val = lower(&c, root->op == UOP_CONTIGUOUS ? root->src[0] : root, idx, gate);

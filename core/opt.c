@@ -10,7 +10,9 @@
  *                     an inner LOOP of up to 1024 outputs. GPU: LOCAL over the output,
  *                     GROUP for long reduces with few outputs (GEMV, row sums); when a
  *                     load reads the reduce contiguously, UNROLL it by a 16-byte vector,
- *                     GROUP 32 and LOCAL of up to 4 rows per work-group
+ *                     GROUP 32 and LOCAL of up to 4 rows per work-group; matmul-like
+ *                     reduces: register tile, 2-D LOCAL, UNROLL (gpu_tile; then the
+ *                     linearizer stages the shared operands in local memory, stage.c)
  *   BEAM=n            hill climb from the heuristic with the n best plans per round
  *
  * How the plan becomes index math is lower.c's job; the expansion of UPCAST/UNROLL and
@@ -78,11 +80,13 @@ static int64_t total(const cg_plan *p, bool reduce, int part) {
   return t;
 }
 
-/* Local dims in SPECIAL order (output LOCAL parts, then GROUP) fit the device. */
+/* Local dims in SPECIAL order (output LOCAL parts from the last output axis, then GROUP;
+ * lower.c) fit the device. */
 static bool locals_fit(const cg_plan *p, const cg_device_props *props) {
   int n = 0;
   int64_t t = 1;
-  for (int i = 0; i < p->naxes; i++) {
+  for (int j = 0; j < p->naxes; j++) {
+    int i = j < p->nout ? p->nout - 1 - j : j;
     int64_t l = p->ax[i].part[p->ax[i].reduce ? CG_P_GROUP : CG_P_LOCAL];
     if (l <= 1) continue;
     if (n == 3 || l > props->max_local[n]) return false;
@@ -266,6 +270,51 @@ static int64_t reduce_vector(UOp *root, const cg_plan *p, const cg_device_props 
   return vec;
 }
 
+/* GPU reduces where some operands do not depend on two output axes (matmul, conv): a
+ * register tile (UPCAST) of both, the wider one along the contiguous axis (vector
+ * loads), a 2-D work-group (LOCAL, the contiguous axis = local dim 0) and an UNROLL of
+ * the last reduce axis, which makes the linearizer stage the shared operands through
+ * local memory (stage.c). Tile sizes shrink with the output so small kernels still fill
+ * the GPU; the best of bench/gpu_opts_sweep.py's lists on the H100 at 4096 was
+ * UPCAST 8x8, LOCAL 8x16, UNROLL 8 (docs/performance.md). 1 if applied. */
+static int gpu_tile(UOp *root, cg_plan *p, const cg_device_props *props) {
+  if (p->nout < 2 || p->naxes == p->nout) return 0;
+  cg_plan probe = *p, save = *p;
+  for (int a = 0; a < probe.nout; a++) probe.ax[a].part[CG_P_LOOP] = probe.ax[a].size, probe.ax[a].part[0] = 1;
+  cg_kernel k;
+  memset(&k, 0, sizeof k);
+  if (cg__lower(root, props, &probe, &k)) { cg__clear_error(); return 0; }
+  UOp *loads[64];
+  int nl = 0, reuse[CG_MAX_AXES] = {0}, contig[CG_MAX_AXES] = {0}, col = -1, row = -1;
+  uop_map seen = {0};
+  collect_loads(k.sink, loads, &nl, &seen);
+  uop_map_free(&seen);
+  for (int i = 0; i < nl; i++)
+    for (int a = 0; a < p->nout; a++) {
+      int64_t st = stride_of(loads[i], k.axis_range[a]);
+      reuse[a] += st == 0;
+      contig[a] |= st == 1;
+    }
+  for (int a = p->nout - 1; a >= 0 && nl >= 2; a--)
+    if (reuse[a] && (col < 0 || (contig[a] && !contig[col]))) col = a;
+  for (int a = p->nout - 1; a >= 0 && col >= 0; a--)
+    if (a != col && reuse[a] && row < 0) row = a;
+  if (row < 0) return 0;
+  int64_t outn = 1;
+  for (int a = 0; a < p->nout; a++) outn *= p->ax[a].size;
+  static const int up8[] = {8, 4, 2, 0}, up4[] = {4, 2, 0}, up2[] = {2, 0}, lc[] = {16, 8, 4, 2, 0},
+                   lr[] = {8, 4, 2, 0};
+  const int *u = outn >= (1 << 22) ? up8 : outn >= (1 << 16) ? up4 : up2;
+  try_opt(p, CG_OPT_UPCAST, row, pick(p->ax[row].size, u), props);
+  try_opt(p, CG_OPT_UPCAST, col, pick(p->ax[col].size, u), props);
+  try_opt(p, CG_OPT_UNROLL, p->naxes - 1, pick(p->ax[p->naxes - 1].size, up8), props);
+  int before = p->nopts;
+  try_opt(p, CG_OPT_LOCAL, col, pick(p->ax[col].size / p->ax[col].part[CG_P_UPCAST], lc), props);
+  try_opt(p, CG_OPT_LOCAL, row, pick(p->ax[row].size / p->ax[row].part[CG_P_UPCAST], lr), props);
+  if (p->nopts == before) *p = save; /* no work-group: the plain LOCAL plan below */
+  return p->nopts > 0;
+}
+
 static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
   if (props->max_local_size <= 1) {
     if (p->flat) {
@@ -300,6 +349,7 @@ static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
     }
     if (p->nopts) return;
   }
+  if (gpu_tile(root, p, props)) return;
   int64_t left = lmax;
   for (int a = p->nout - 1; a >= 0 && left > 1; a--) {
     int64_t l = pow2_at_most(p->ax[a].size < left ? p->ax[a].size : left);

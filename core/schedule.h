@@ -62,6 +62,7 @@ typedef struct {
   UOp *axis_range[CG_MAX_AXES];      /* innermost range of each output axis (heuristics) */
   cg_plan plan;
   uint32_t global[3], local[3];
+  uint32_t stage_bytes;              /* local memory for staging loads (stage.c); 0: none */
   char name[64];
   /* symbolic variables (docs/symbolic.md): IR var i is the kernel-level VAR node vars[i]
    * (args {min, max}, name in ptr); var_vals[i] is its bound value for this launch only,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cgrad/cgrad.h"
+#include "../common/backend_arg.h"
 
 static int failures;
 
@@ -819,10 +820,7 @@ static void test_errors(void) {
 }
 
 int main(void) {
-  if (!cg_default_device()) {
-    printf("SKIP: no device (%s)\n", cg_last_error());
-    return 77;
-  }
+  if (test_open_backend(NULL)) return TEST_SKIP;
   printf("device %s\n", cg_default_device());
   test_creation();
   test_random();
