@@ -27,9 +27,10 @@
 #include "runtime.h"
 #include "schedule.h"
 #include "symbolic.h"
+#include "tc.h"
 
-static const char opt_letter[CG_OPT_COUNT] = {'U', 'R', 'L', 'W', 'G'};
-static const char *const opt_names[CG_OPT_COUNT] = {"UPCAST", "UNROLL", "LOOP", "LOCAL", "GROUP"};
+static const char opt_letter[CG_OPT_COUNT] = {'U', 'R', 'L', 'W', 'G', 'T'};
+static const char *const opt_names[CG_OPT_COUNT] = {"UPCAST", "UNROLL", "LOOP", "LOCAL", "GROUP", "TC"};
 
 /* ---- axes ---------------------------------------------------------------------- */
 
@@ -63,12 +64,13 @@ void cg__plan_init(UOp *root, cg_plan *plan) {
     int d = (int)red[0]->args[k];
     if (s->shape[d] > 1) plan->ax[plan->naxes++] = (cg_axis){d, true, s->shape[d], {s->shape[d], 1, 1, 1}};
   }
+  cg__tc_init(root, plan);
 }
 
 /* ---- legality --------------------------------------------------------------------- */
 
 static int64_t inner(const cg_axis *a) {  /* product of the parts but the outer one */
-  return a->part[1] * a->part[2] * a->part[3];
+  return a->part[1] * a->part[2] * a->part[3] * (a->frag ? a->frag : 1);
 }
 
 static int64_t total(const cg_plan *p, bool reduce, int part) {
@@ -96,9 +98,11 @@ static bool locals_fit(const cg_plan *p, const cg_device_props *props) {
 
 int cg__plan_apply(cg_plan *plan, cg_opt o, const cg_device_props *props) {
   if (o.axis >= plan->naxes || o.amt < 2 || plan->nopts == CG_MAX_OPTS || o.op >= CG_OPT_COUNT) return -1;
+  if (o.op == CG_OPT_TC) return cg__tc_apply(plan, o, props);
+  if (plan->tc_shape && !cg__tc_allows(plan, o, props)) return -1;
   cg_plan p = *plan;
   cg_axis *a = &p.ax[o.axis];
-  static const int part_of[CG_OPT_COUNT] = {CG_P_UPCAST, CG_P_UNROLL, CG_P_LOOP, CG_P_LOCAL, CG_P_GROUP};
+  static const int part_of[CG_OPT_COUNT] = {CG_P_UPCAST, CG_P_UNROLL, CG_P_LOOP, CG_P_LOCAL, CG_P_GROUP, 0};
   bool want_reduce = o.op == CG_OPT_UNROLL || o.op == CG_OPT_GROUP;
   if (a->reduce != want_reduce || a->part[part_of[o.op]] != 1) return -1;
   int64_t in = inner(a);
@@ -110,7 +114,7 @@ int cg__plan_apply(cg_plan *plan, cg_opt o, const cg_device_props *props) {
   a->part[0] = (a->size + inner(a) - 1) / inner(a);  /* global / reduce loop: the rest */
   int64_t up = total(&p, false, CG_P_UPCAST), un = total(&p, true, CG_P_UNROLL);
   if (up > 256 || up * un > 1024) return -1;         /* register tile and code size */
-  if (o.op == CG_OPT_LOCAL || o.op == CG_OPT_GROUP) {
+  if ((o.op == CG_OPT_LOCAL || o.op == CG_OPT_GROUP) && !p.tc_shape) {
     if (props->max_local_size <= 1 || !locals_fit(&p, props)) return -1;
   }
   if (o.op == CG_OPT_GROUP || total(&p, true, CG_P_GROUP) > 1) {
@@ -322,6 +326,7 @@ static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
     try_opt(p, CG_OPT_LOOP, p->nout - 1, chunk(p->ax[p->nout - 1].size, 1024), props);
     return;
   }
+  if (cg__tc_heuristic(p, props)) return; /* f16/bf16 matmul on tensor cores */
   int64_t outn = 1, rn = 1;
   for (int a = 0; a < p->nout; a++) outn *= p->ax[a].size;
   for (int a = p->nout; a < p->naxes; a++) rn *= p->ax[a].size;
@@ -371,7 +376,7 @@ static int count_kreduce(UOp *u, uop_map *seen) {
  * UNROLL/GROUP (their combine assumes one reduce): then the plan falls back to none. */
 static int lower_plan(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_kernel *k) {
   memset(k, 0, sizeof *k);
-  if (cg__lower(root, props, plan, k)) return -1;
+  if (plan->tc_shape ? cg__tc_lower(root, props, plan, k) : cg__lower(root, props, plan, k)) return -1;
   uop_map seen = {0};
   int nred = count_kreduce(k->sink, &seen);
   uop_map_free(&seen);
@@ -392,7 +397,7 @@ static int lower_plan(UOp *root, const cg_device_props *props, const cg_plan *pl
 
 static cg_ir_program *build(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_kernel *k) {
   if (lower_plan(root, props, plan, k)) return NULL;
-  return cg__linearize(k);
+  return k->plan.tc_shape ? cg__tc_linearize(k) : cg__linearize(k);
 }
 
 /* ---- BEAM ------------------------------------------------------------------------ */
@@ -453,7 +458,8 @@ static double time_plan(beam_ctx *b, const cg_plan *plan, double best) {
 /* Plan from a table amt[axis][op], applied in a fixed order (LOCAL last: it may gate). */
 static bool plan_from(const cg_plan *base, uint16_t (*amt)[CG_OPT_COUNT], cg_plan *out,
                       const cg_device_props *props) {
-  static const int order[CG_OPT_COUNT] = {CG_OPT_UPCAST, CG_OPT_UNROLL, CG_OPT_LOOP, CG_OPT_GROUP, CG_OPT_LOCAL};
+  static const int order[CG_OPT_COUNT] = {CG_OPT_TC, CG_OPT_UPCAST, CG_OPT_UNROLL, CG_OPT_LOOP, CG_OPT_GROUP,
+                                          CG_OPT_LOCAL};
   *out = *base;
   for (int i = 0; i < CG_OPT_COUNT; i++)
     for (int a = 0; a < base->naxes; a++)
@@ -671,5 +677,5 @@ cg_ir_program *cg__compile_kernel(UOp *root, cg_device *dev, cg_kernel *k) {
     cg__log(2, "kernel %s opts: %s\nAST:\n%s", k->name, s, txt);
     free(txt);
   }
-  return cg__linearize(k);
+  return k->plan.tc_shape ? cg__tc_linearize(k) : cg__linearize(k);
 }
