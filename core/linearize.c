@@ -102,8 +102,8 @@ static double identity(int op, cg_dtype dt) {
 
 static int32_t emit(lstate *s, UOp *u);
 
-static int32_t open_range(lstate *s, UOp *r) {
-  int32_t se[2] = {cnst(s, CG_INT32, 0), cnst(s, CG_INT32, r->src[0]->val)};
+static int32_t open_range(lstate *s, UOp *r) { /* src[1]: a symbolic loop end */
+  int32_t se[2] = {cnst(s, CG_INT32, 0), r->nsrc > 1 ? emit(s, r->src[1]) : cnst(s, CG_INT32, r->src[0]->val)};
   int32_t i = cg_irb_emit(s->b, CG_IR_RANGE, cg_ir_t(CG_IR_INT32), 2, se, r->args[0]);
   put(s, r, i);
   s->mult *= r->src[0]->val;

@@ -37,6 +37,7 @@ typedef struct {
   cg_axis ax[CG_MAX_AXES];
   int nopts;
   cg_opt opts[CG_MAX_OPTS];
+  uint32_t symred;    /* bit a: reduce axis a has a symbolic length (loop only, no opts) */
 } cg_plan;
 
 /* RANGE node args: {id, kind, axis}. */
