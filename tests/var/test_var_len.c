@@ -21,9 +21,10 @@ enum { D = 16, T = 128, STEPS = 100, R = 3 };
 
 #include "decode_ref.h"
 
-/* One decode step: write k/v at row pos, attend over K[:pos+1], V[:pos+1]. */
+/* One decode step: write k/v at row pos, attend over K[:pos+1], V[:pos+1]; win = the
+ * column sums of V[max(pos-3, 0) : pos+1] (a variable start and a variable length). */
 static cg_tensor *step(cg_tensor *K, cg_tensor *V, cg_tensor *p, const float *q, const float *k,
-                       const float *v) {
+                       const float *v, cg_tensor **win) {
   int64_t rs[2] = {T, 1};
   cg_tensor *hit = cg_eq(cg_reshape(cg_arange(0, T, 1, CG_INT32), 2, rs), p); /* (T, 1) */
   if (cg_assign(K, cg_where(hit, input(k, 1, D), K)) || cg_assign(V, cg_where(hit, input(v, 1, D), V)))
@@ -32,29 +33,39 @@ static cg_tensor *step(cg_tensor *K, cg_tensor *V, cg_tensor *p, const float *q,
   cg_tensor *Kp = cg_slice_var_len(K, 0, NULL, len, T), *Vp = cg_slice_var_len(V, 0, NULL, len, T);
   cg_tensor *s = cg_muls(cg_matmul(input(q, 1, D), cg_transpose(Kp, 0, 1)), 1.0 / sqrt((double)D));
   cg_tensor *out = cg_matmul(cg_softmax(s, -1), Vp); /* (1, T) over pos+1 valid @ (T, D) */
-  return out && cg_realize(out) == CG_OK ? out : NULL;
+  cg_tensor *w0 = cg_maximum(cg_adds(p, -3), cg_scalar(0, CG_INT32));
+  cg_tensor *wl = cg_minimum(len, cg_scalar(4, CG_INT32));
+  const int ax0[1] = {0};
+  *win = cg_sum(cg_slice_var_len(V, 0, w0, wl, 4), 1, ax0, true);
+  cg_tensor *both[2] = {out, *win};
+  return out && *win && cg_realize_all(2, both) == CG_OK ? out : NULL;
 }
 
 static void test_decode(void) {
   static float Kh[T * D], Vh[T * D];
-  float q[D], k[D], v[D], ref[D];
+  float q[D], k[D], v[D], ref[D], wref[D];
   for (int i = 0; i < T * D; i++) Kh[i] = Vh[i] = NAN; /* rows past pos are never read */
   cg_scope_push();
   cg_tensor *K = input(Kh, T, D), *V = input(Vh, T, D), *pv = cg_var("pos", 0, T - 1);
   uint64_t compiles0 = 0, kernels_per_step = 0;
-  double worst = 0;
+  double worst = 0, wworst = 0;
   for (int pos = 0; pos < STEPS; pos++) {
     fill(q, D, 3 * pos + 1), fill(k, D, 3 * pos + 2), fill(v, D, 3 * pos + 3);
     memcpy(Kh + pos * D, k, sizeof k);
     memcpy(Vh + pos * D, v, sizeof v);
     naive_attend(Kh, Vh, q, pos, ref);
+    for (int d = 0; d < D; d++) {
+      wref[d] = 0;
+      for (int t = pos < 3 ? 0 : pos - 3; t <= pos; t++) wref[d] += Vh[t * D + d];
+    }
     cg_scope_push();
     cg_counters c0 = cg_get_counters();
-    cg_tensor *out = step(K, V, cg_var_bind(pv, pos), q, k, v);
+    cg_tensor *win = NULL, *out = step(K, V, cg_var_bind(pv, pos), q, k, v, &win);
     cg_counters c1 = cg_get_counters();
     check(out != NULL, "len decode step", "pos %d: failed", pos);
     if (!out) { cg_scope_pop(); break; }
     worst = fmax(worst, max_err(out, ref, D));
+    wworst = fmax(wworst, max_err(win, wref, D));
     cg_scope_pop();
     if (pos == 0) {
       compiles0 = c1.compiles;
@@ -68,6 +79,7 @@ static void test_decode(void) {
     }
   }
   check(worst < 1e-5, "len decode attention", "worst error %g", worst);
+  check(wworst < 1e-5, "len decode window", "worst error %g", wworst);
   printf("decode over cache[:pos+1]: %d steps, %llu kernels per step, %llu compiles in all\n", STEPS,
          (unsigned long long)kernels_per_step, (unsigned long long)compiles0);
   cg_scope_pop();
