@@ -140,7 +140,13 @@ static UOp *lower_uncached(lctx *c, UOp *u, UOp *const *idx, UOp *valid) {
   }
   switch (u->op) {
   case UOP_CONST: return u;
-  case UOP_CONTIGUOUS: case UOP_DETACH: case UOP_VLEN: return lower(c, s, idx, valid);
+  case UOP_CONTIGUOUS: case UOP_DETACH: return lower(c, s, idx, valid);
+  case UOP_VLEN: { /* a marker; {axis, 1}: zero past the length, like a PAD */
+    if (u->nargs < 2) return lower(c, s, idx, valid);
+    UOp *none[1] = {NULL}, *in = lt(idx[a[0]], sym_simplify(lower(c, u->src[1], none, NULL)));
+    in = sym_simplify(in);
+    return uop_3(UOP_WHERE, u->dtype, in, lower(c, s, idx, sym_simplify(band(valid, in))), uop_const(u->dtype, 0));
+  }
   case UOP_RESHAPE:
     unflatten(flatten(u->ndim, u->shape, idx), s->ndim, s->shape, sidx);
     return lower(c, s, sidx, valid);

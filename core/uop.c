@@ -174,6 +174,10 @@ static void derive_slen(UOp *u) {
     len = s->slen;
     ax = s->slen_ax - 1;
   }
+  if (u->op == UOP_VLEN && u->nargs > 1) { /* zero past the length: defined everywhere */
+    if (len && ax != u->args[0]) u->slen_bad = (uint16_t)(u->op + 1);
+    return;
+  }
   if (u->op == UOP_VLEN) {
     if (len) u->slen_bad = (uint16_t)(u->op + 1);
     else set_slen(u, (int)u->args[0], u->src[1]);

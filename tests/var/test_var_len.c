@@ -1,6 +1,6 @@
 /* Symbolic lengths (cg_var_len / cg_slice_var_len, docs/symbolic.md): a KV-cache decode
  * loop whose attention runs over cache[:pos+1] (a length that is a variable expression),
- * reductions and softmax over a symbolic axis, and the errors a user can trigger.
+ * reductions and softmax over a symbolic axis, gradients, and the errors a user can trigger.
  *
  * Every cache row past pos, and every element past a length, holds NaN: a kernel that
  * read one of them in a reduce would turn its result into NaN, so finite results equal
@@ -159,6 +159,42 @@ static void test_reduce(void) {
   cg_scope_pop();
 }
 
+/* d/dx, d/dw of sum(softmax(x[:, :n], 1) * w): dw = softmax on the first n columns, 0
+ * past them; dx = s * (w - sum(s * w)) on the first n, 0 past them (x is NaN there). */
+static void test_grad(void) {
+  static float x[R * T], w[R * T], gx[R * T], gw[R * T];
+  cg_scope_push();
+  cg_tensor *lv = cg_var("n", 1, T);
+  for (int n = 1; n <= T; n += 63) {
+    fill(x, R * T, (uint32_t)n + 100), fill(w, R * T, (uint32_t)n + 200);
+    for (int r = 0; r < R; r++)
+      for (int t = n; t < T; t++) x[r * T + t] = NAN;
+    cg_scope_push();
+    cg_tensor *xt = input(x, R, T), *wt = input(w, R, T);
+    cg_set_requires_grad(xt, true), cg_set_requires_grad(wt, true);
+    cg_tensor *sm = cg_softmax(cg_var_len(xt, 1, cg_var_bind(lv, n)), 1);
+    cg_tensor *loss = cg_sum(cg_mul(sm, wt), 0, NULL, false);
+    bool ok = loss && cg_backward(loss) == CG_OK && cg_to_host(cg_grad(xt), gx, sizeof gx) == CG_OK &&
+              cg_to_host(cg_grad(wt), gw, sizeof gw) == CG_OK;
+    check(ok, "len grad", "n %d: backward failed", n);
+    double ex = 0, ew = 0;
+    for (int r = 0; ok && r < R; r++) {
+      double m = -INFINITY, z = 0, sw = 0, p[T];
+      for (int t = 0; t < n; t++) m = fmax(m, x[r * T + t]);
+      for (int t = 0; t < n; t++) z += p[t] = exp(x[r * T + t] - m);
+      for (int t = 0; t < n; t++) sw += (p[t] /= z) * w[r * T + t];
+      for (int t = 0; t < T; t++) {
+        double wx = t < n ? p[t] * (w[r * T + t] - sw) : 0, ww = t < n ? p[t] : 0;
+        ex = fmax(ex, t < n ? fabs(gx[r * T + t] - wx) : gx[r * T + t] == 0 ? 0 : INFINITY);
+        ew = fmax(ew, t < n ? fabs(gw[r * T + t] - ww) : gw[r * T + t] == 0 ? 0 : INFINITY);
+      }
+    }
+    check(ok && ex < 1e-5 && ew < 1e-5, "len grad values", "n %d: dx error %g, dw error %g", n, ex, ew);
+    cg_scope_pop();
+  }
+  cg_scope_pop();
+}
+
 static bool err_has(const char *s) { return strstr(cg_last_error(), s) != NULL; }
 
 static void test_errors(void) {
@@ -207,6 +243,7 @@ int main(int argc, char **argv) {
   }
   test_decode();
   test_reduce();
+  test_grad();
   test_errors();
   printf("%d passed, %d failed\n", n_pass, n_fail);
   return n_fail ? 1 : 0;
