@@ -222,7 +222,8 @@ CG_API cg_tensor *cg_slice_var(cg_tensor *a, int axis, cg_tensor *start, int64_t
  * reduce over the axis visits only the valid elements (its loop ends at the length, one
  * compiled kernel for every value), elementwise results keep the length and their
  * elements past it are undefined (not written). Reshape merging the axis, pad / shrink /
- * flip / expand along it, mixing two lengths, assigning it: error. No gradient. */
+ * flip / expand along it, mixing two lengths, assigning it: error. Gradients flow
+ * through (0 past the length where the source has none). */
 CG_API cg_tensor *cg_var_len(cg_tensor *a, int axis, cg_tensor *length);
 /* a[start : start+length] with the symbolic length `length` <= max_length: the view
  * cg_slice_var(a, axis, start, max_length) (start NULL: a[0:max_length]) then
