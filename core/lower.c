@@ -279,9 +279,11 @@ int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_k
     else idx[ax->dim] = v;
   }
   if (plan->flat) unflatten(flat ? flat : ci(0), root->ndim, root->shape, idx);
+  k->len_gate = NULL;
   if (root->slen_ax) { /* symbolic length: elements past it are not computed nor stored */
     int ax = root->slen_ax - 1;
-    gate = band(gate, lt(idx[ax], slen_of(&c, root, ax)));
+    k->len_gate = sym_simplify(lt(idx[ax], slen_of(&c, root, ax)));
+    gate = band(gate, k->len_gate);
   }
   if (gate) gate = sym_simplify(gate);
   UOp *val = lower(&c, root->op == UOP_CONTIGUOUS ? root->src[0] : root, idx, gate);

@@ -62,6 +62,9 @@ typedef struct {
   int nvars;
   UOp *vars[CG_MAX_KERNEL_VARS];
   int64_t var_vals[CG_MAX_KERNEL_VARS];
+  /* symbolic length of the output (docs/symbolic.md): idx < length along its axis, also
+   * in the store gate; the linearizer skips a whole tile past it (IF), or NULL */
+  UOp *len_gate;
 } cg_kernel;
 
 /* Axes of the kernel computing root, no opts applied. */
