@@ -109,8 +109,8 @@ static double identity(int op, cg_dtype dt) {
 
 static int32_t emit(lstate *s, UOp *u);
 
-static int32_t open_range(lstate *s, UOp *r) {
-  int32_t se[2] = {cnst(s, CG_INT32, 0), cnst(s, CG_INT32, r->src[0]->val)};
+static int32_t open_range(lstate *s, UOp *r) { /* src[1]: a symbolic loop end */
+  int32_t se[2] = {cnst(s, CG_INT32, 0), r->nsrc > 1 ? emit(s, r->src[1]) : cnst(s, CG_INT32, r->src[0]->val)};
   int32_t i = cg_irb_emit(s->b, CG_IR_RANGE, cg_ir_t(CG_IR_INT32), 2, se, r->args[0]);
   put(s, r, i);
   s->mult *= r->src[0]->val;
@@ -562,6 +562,18 @@ static int32_t emit(lstate *s, UOp *u) {
   return i;
 }
 
+/* Symbolic length of the output: IF (the tile's first element is inside it), so a tile
+ * past the length does no work at all (its stores are gated anyway). Only where the
+ * axis index grows with the upcast ranges (not a flattened output, whose index wraps)
+ * and no work-group barrier could be skipped by part of a group (GROUP). -1: none. */
+static int32_t tile_gate(lstate *s, const cg_kernel *k) {
+  if (!k->len_gate || k->plan.flat || s->lds || s->noopt) return -1;
+  UOp *g = subst(k->len_gate, k->nupcast, k->upcast, 0);
+  if (g->op == UOP_CONST) return -1;
+  int32_t c = emit(s, g);
+  return cg_irb_emit(s->b, CG_IR_IF, cg_ir_t(CG_IR_VOID), 1, &c, 0);
+}
+
 cg_ir_program *cg__linearize(const cg_kernel *k) {
   init_op_map();
   lstate s = {.b = cg_irb_new(k->name), .mult = 1, .k = k};
@@ -607,7 +619,13 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
   } else {
     int32_t loops[CG_MAX_AXES];
     for (int i = 0; i < k->nloops; i++) loops[i] = open_range(&s, k->loops[i]);
+    size_t mark = s.nundo;
+    int32_t skip = tile_gate(&s, k);
     emit_upcast(&s, k, store, one);
+    if (skip >= 0) {
+      cg_irb_emit(s.b, CG_IR_ENDIF, cg_ir_t(CG_IR_VOID), 1, &skip, 0);
+      forget(&s, mark);
+    }
     for (int i = k->nloops - 1; i >= 0; i--) close_range(&s, k->loops[i], loops[i]);
   }
   uop_map_free(&seen);

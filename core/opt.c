@@ -62,6 +62,7 @@ void cg__plan_init(UOp *root, cg_plan *plan) {
   UOp *s = red[0]->src[0];
   for (int k = 0; k < red[0]->nargs && plan->naxes < CG_MAX_AXES; k++) {
     int d = (int)red[0]->args[k];
+    if (s->shape[d] > 1 && s->slen_ax == d + 1) plan->symred |= 1u << plan->naxes;
     if (s->shape[d] > 1) plan->ax[plan->naxes++] = (cg_axis){d, true, s->shape[d], {s->shape[d], 1, 1, 1}};
   }
   cg__tc_init(root, plan);
@@ -98,6 +99,7 @@ static bool locals_fit(const cg_plan *p, const cg_device_props *props) {
 
 int cg__plan_apply(cg_plan *plan, cg_opt o, const cg_device_props *props) {
   if (o.axis >= plan->naxes || o.amt < 2 || plan->nopts == CG_MAX_OPTS || o.op >= CG_OPT_COUNT) return -1;
+  if (plan->symred >> o.axis & 1) return -1; /* a symbolic-length reduce loop stays whole */
   if (o.op == CG_OPT_TC) return cg__tc_apply(plan, o, props);
   if (plan->tc_shape && !cg__tc_allows(plan, o, props)) return -1;
   cg_plan p = *plan;

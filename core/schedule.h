@@ -45,6 +45,7 @@ typedef struct {
    * output axes; tc_shape = applied tensor-core shape id + 1 (0 = no TC opt) */
   uint8_t tc_in;
   int8_t tc_m, tc_n, tc_shape;
+  uint32_t symred;    /* bit a: reduce axis a has a symbolic length (loop only, no opts) */
 } cg_plan;
 
 /* RANGE node args: {id, kind, axis}. */
@@ -70,6 +71,9 @@ typedef struct {
   int nvars;
   UOp *vars[CG_MAX_KERNEL_VARS];
   int64_t var_vals[CG_MAX_KERNEL_VARS];
+  /* symbolic length of the output (docs/symbolic.md): idx < length along its axis, also
+   * in the store gate; the linearizer skips a whole tile past it (IF), or NULL */
+  UOp *len_gate;
 } cg_kernel;
 
 /* Axes of the kernel computing root, no opts applied. */
