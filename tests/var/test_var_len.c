@@ -19,6 +19,7 @@
 
 enum { D = 16, T = 128, STEPS = 100, R = 3 };
 
+#include "../common/backend_arg.h"
 #include "decode_ref.h"
 
 /* One decode step: write k/v at row pos, attend over K[:pos+1], V[:pos+1]; win = the
@@ -230,17 +231,7 @@ static void test_errors(void) {
 
 int main(int argc, char **argv) {
   setenv("CG_NO_CACHE", "1", 1); /* every new IR compiles: the counter sees it */
-  const char *be = NULL;
-  for (int o; (o = getopt(argc, argv, "b:")) != -1;)
-    if (o == 'b') be = optarg;
-  if (be && cg_set_default_device(be) != CG_OK) {
-    printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
-    return 77;
-  }
-  if (!be && !cg_default_device()) {
-    printf("SKIP: no device opens (%s)\n", cg_last_error());
-    return 77;
-  }
+  if (test_open_backend(test_backend_arg(argc, argv))) return TEST_SKIP;
   test_decode();
   test_reduce();
   test_grad();
