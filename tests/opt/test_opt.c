@@ -193,9 +193,9 @@ static int beam_jobs_test(const char *be, int jobs) {
   uint64_t compiles = cg_get_counters().compiles - c0;
   printf("%d searches, %llu compiles, compile threads %d\n", beam_searched, (unsigned long long)compiles,
          beam_threads);
-  /* llvm and clang declare the cap: the log must say the candidates were compiled on
+  /* llvm, clang and opencl declare the cap: the log must say the candidates were compiled on
    * `jobs` threads (other plugins compile one by one and report 1) */
-  bool capable = !strcmp(be, "LLVM") || !strcmp(be, "CLANG");
+  bool capable = !strcmp(be, "LLVM") || !strcmp(be, "CLANG") || !strcmp(be, "OPENCL");
   if (beam_threads != (capable ? jobs : 1)) printf("FAIL: expected %d compile threads\n", capable ? jobs : 1), fails++;
   if (compiles < 8) printf("FAIL: BEAM compiled only %llu programs\n", (unsigned long long)compiles), fails++;
   char cmd[128];
