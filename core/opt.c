@@ -354,6 +354,7 @@ typedef struct {
   cg_buffer *bufs[CG_MAX_KERNEL_INPUTS + 1];
   int tried;
   int jobs;                    /* compile threads (beam_jobs) */
+  double t_build, t_compile;   /* seconds lowering candidates, compiling + loading them */
 } beam_ctx;
 
 #define BEAM_MAX 16
@@ -383,7 +384,9 @@ static cg_buffer *scratch(beam_ctx *b, int i, UOp *node) {
 /* Best of up to 3 runs of a built kernel (seconds); INFINITY if it does not load or run.
  * The program usually comes from the cache (cg__program_prefetch compiled it). */
 static double time_kernel(beam_ctx *b, const cg_kernel *k, const cg_ir_program *ir, double best) {
+  double tc = now_s();
   cg_program *prog = ir ? cg__program_get(b->dev, ir) : NULL;
+  b->t_compile += now_s() - tc;
   b->tried++;
   cg_buffer *bufs[CG_MAX_KERNEL_INPUTS + 1];
   bufs[0] = prog ? scratch(b, 0, k->out) : NULL;
@@ -410,9 +413,12 @@ static double time_kernel(beam_ctx *b, const cg_kernel *k, const cg_ir_program *
 static void time_batch(beam_ctx *b, const cg_plan *plans, int n, cand *beam, int *nb, int width, double deadline) {
   cg_kernel *ks = cg__xcalloc((size_t)n, sizeof *ks);
   cg_ir_program **irs = cg__xcalloc((size_t)n, sizeof *irs);
+  double t0 = now_s();
   for (int i = 0; i < n; i++)
     if (!(irs[i] = build(b->root, b->props, &plans[i], &ks[i]))) cg__clear_error();
+  double t1 = now_s();
   cg__program_prefetch(b->dev, (const cg_ir_program *const *)irs, n, b->jobs);
+  b->t_build += t1 - t0, b->t_compile += now_s() - t1;
   for (int i = 0; i < n && now_s() < deadline; i++)
     keep(beam, nb, width, &plans[i], time_kernel(b, &ks[i], irs[i], *nb ? beam[0].t : INFINITY));
   for (int i = 0; i < n; i++) free(irs[i]);
@@ -451,7 +457,6 @@ static bool same_plan(const cg_plan *a, const cg_plan *b) {
   table_of(b, tb);
   return !memcmp(ta, tb, sizeof ta);
 }
-
 
 static void keep(cand *beam, int *n, int width, const cg_plan *p, double t) {
   for (int i = 0; i < *n; i++)
@@ -603,8 +608,9 @@ static void choose_beam(UOp *root, cg_device *dev, const cg_plan *base, cg_plan 
   if (key) beam_store(key, plan);
   if (cg__debug() >= 2) {
     cg__opts_str(plan, s, sizeof s);
-    cg__log(2, "beam: searched %d candidates in %.1f s (%d compile thread%s), opts %s", b.tried, now_s() - t0,
-            cg__device_concurrent_compile(dev) ? b.jobs : 1, cg__device_concurrent_compile(dev) && b.jobs > 1 ? "s" : "", s);
+    int jobs = cg__device_concurrent_compile(dev) ? b.jobs : 1;
+    cg__log(2, "beam: searched %d candidates in %.1f s (lowering %.1f s, compiling %.1f s on %d compile thread%s), "
+            "opts %s", b.tried, now_s() - t0, b.t_build, b.t_compile, jobs, jobs > 1 ? "s" : "", s);
   }
 }
 
