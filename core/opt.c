@@ -355,6 +355,7 @@ typedef struct {
   int tried;
   int jobs;                    /* compile threads (beam_jobs) */
   double t_build, t_compile;   /* seconds lowering candidates, compiling + loading them */
+  int parallel;                /* programs built by cg__program_prefetch */
 } beam_ctx;
 
 #define BEAM_MAX 16
@@ -417,7 +418,7 @@ static void time_batch(beam_ctx *b, const cg_plan *plans, int n, cand *beam, int
   for (int i = 0; i < n; i++)
     if (!(irs[i] = build(b->root, b->props, &plans[i], &ks[i]))) cg__clear_error();
   double t1 = now_s();
-  cg__program_prefetch(b->dev, (const cg_ir_program *const *)irs, n, b->jobs);
+  b->parallel += cg__program_prefetch(b->dev, (const cg_ir_program *const *)irs, n, b->jobs);
   b->t_build += t1 - t0, b->t_compile += now_s() - t1;
   for (int i = 0; i < n && now_s() < deadline; i++)
     keep(beam, nb, width, &plans[i], time_kernel(b, &ks[i], irs[i], *nb ? beam[0].t : INFINITY));
@@ -609,8 +610,9 @@ static void choose_beam(UOp *root, cg_device *dev, const cg_plan *base, cg_plan 
   if (cg__debug() >= 2) {
     cg__opts_str(plan, s, sizeof s);
     int jobs = cg__device_concurrent_compile(dev) ? b.jobs : 1;
-    cg__log(2, "beam: searched %d candidates in %.1f s (lowering %.1f s, compiling %.1f s on %d compile thread%s), "
-            "opts %s", b.tried, now_s() - t0, b.t_build, b.t_compile, jobs, jobs > 1 ? "s" : "", s);
+    cg__log(2, "beam: searched %d candidates in %.1f s (lowering %.1f s, compiling %.1f s on %d compile thread%s, "
+            "%d built in parallel), opts %s", b.tried, now_s() - t0, b.t_build, b.t_compile, jobs, jobs > 1 ? "s" : "",
+            b.parallel, s);
   }
 }
 
