@@ -114,11 +114,22 @@ static UOp *rule(UOp *u, int i, UOp *g) {
     UOp *srcs[2] = {uop_mv(UOP_PAD, g, 2 * u->ndim, args), uop_2(UOP_SUB, CG_INT32, uop_const(CG_INT32, (double)m), b)};
     return uop_new(UOP_VSHRINK, g->dtype, 2, srcs, 2, sa, 0, NULL);
   }
+  case UOP_VLEN: return i ? NULL : g; /* the tail is zeroed where x has no length (below) */
   case UOP_FLIP: return uop_mv(UOP_FLIP, g, u->nargs, u->args);
   case UOP_CONTIGUOUS: return g;
   case UOP_COPY: return a->device ? uop_new(UOP_COPY, g->dtype, 1, &g, 0, NULL, 0, a->device) : g;
   default: return NULL; /* comparisons, bitwise, integer ops, trunc: no gradient */
   }
+}
+
+/* The gradient g of u, zeroed past its symbolic length when u itself has none (docs/
+ * symbolic.md): u's elements there exist and do not reach the loss, so their gradient is
+ * 0, while g (computed along the valid prefix only) leaves them undefined. */
+static UOp *defined(const UOp *u, UOp *g) {
+  if (!g || !g->slen_ax || u->slen_ax) return g;
+  int64_t args[2] = {g->slen_ax - 1, 1};
+  UOp *srcs[2] = {g, g->slen};
+  return uop_new(UOP_VLEN, g->dtype, 2, srcs, 2, args, 0, NULL);
 }
 
 cg_status cg_backward(cg_tensor *loss) {
@@ -141,13 +152,13 @@ cg_status cg_backward(cg_tensor *loss) {
   }
   uop_map_put(&b.grads, loss->u, cfull(loss->u, 1));
   for (int k = b.n - 1; k >= 0; k--) {
-    UOp *u = b.order[k], *g = uop_map_get(&b.grads, u);
+    UOp *u = b.order[k], *g = defined(u, uop_map_get(&b.grads, u));
     if (!g || uop_map_get(&targets, u)) continue;
     for (int i = 0; i < u->nsrc; i++)
       if (uop_map_get(&b.needs, u->src[i])) accum(&b, u->src[i], rule(u, i, g));
   }
   for (int i = 0; i < nt; i++) {
-    UOp *g = uop_map_get(&b.grads, ts[i]->u);
+    UOp *g = defined(ts[i]->u, uop_map_get(&b.grads, ts[i]->u));
     if (!g) continue;
     cg_tensor *old = ts[i]->grad;
     ts[i]->grad = cg__wrap_owned(old ? uop_2(UOP_ADD, g->dtype, old->u, g) : g);

@@ -11,6 +11,7 @@
 
 #include "cgrad/ir_util.h"
 #include "schedule.h"
+#include "stage.h"
 #include "symbolic.h"
 
 typedef struct { UOp *key; int32_t val; } slot;
@@ -28,7 +29,13 @@ typedef struct {
   struct vmemo { UOp *e[16]; int w; int32_t val; } *vm; /* vector values of this loop body */
   int nvm, vm_cap;
   int32_t lds;     /* DEFINE_LOCAL of a GROUP reduce (declared at kernel scope) */
+  const cg_stage *stage; /* loads staged through local memory (stage.c), or NULL */
 } lstate;
+
+/* Address space of a LOAD/STORE's buffer: a staged tile (stage.c) or global memory. */
+static cg_ir_addrspace space_of(const UOp *buf) {
+  return buf->nargs > 1 ? (cg_ir_addrspace)buf->args[1] : CG_IR_AS_GLOBAL;
+}
 
 static int ir_op_of[UOP_COUNT];
 
@@ -102,8 +109,8 @@ static double identity(int op, cg_dtype dt) {
 
 static int32_t emit(lstate *s, UOp *u);
 
-static int32_t open_range(lstate *s, UOp *r) {
-  int32_t se[2] = {cnst(s, CG_INT32, 0), cnst(s, CG_INT32, r->src[0]->val)};
+static int32_t open_range(lstate *s, UOp *r) { /* src[1]: a symbolic loop end */
+  int32_t se[2] = {cnst(s, CG_INT32, 0), r->nsrc > 1 ? emit(s, r->src[1]) : cnst(s, CG_INT32, r->src[0]->val)};
   int32_t i = cg_irb_emit(s->b, CG_IR_RANGE, cg_ir_t(CG_IR_INT32), 2, se, r->args[0]);
   put(s, r, i);
   s->mult *= r->src[0]->val;
@@ -197,7 +204,7 @@ static int32_t vexpr(lstate *s, int w, UOp *const *e) {
       contig = e[l]->src[0] == u->src[0] && e[l]->src[2] == u->src[2] && d->op == UOP_CONST && d->val == l;
     }
     if (contig) {
-      cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)u->dtype, CG_IR_AS_GLOBAL);
+      cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)u->dtype, space_of(u->src[0]));
       pt.vec = (uint8_t)w;
       int32_t ia[2] = {emit(s, u->src[0]), emit(s, u->src[1])};
       int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0);
@@ -287,6 +294,95 @@ static void group_combine(lstate *s, int n, const int32_t *ptr, UOp *g, int op, 
   cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0); /* before a reuse in a loop */
 }
 
+/* Staged tiles of this reduce-loop iteration: after every thread is done reading the
+ * previous ones, each copies its share from global memory; a barrier, then the reads. */
+static void stage_fill(lstate *s, const int32_t *pf) {
+  const cg_stage *st = s->stage;
+  if (!st || !st->nfill) return;
+  cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0);
+  for (int i = 0; i < st->nfill && !pf; i++) emit(s, st->fill[i]);
+  for (int i = 0; i < st->nfill && pf; i++) { /* prefetched: registers -> tile */
+    UOp *f = st->fill[i];
+    int32_t ia[2] = {emit(s, f->src[0]), emit(s, f->src[1])}, v[3];
+    cg_ir_type lt = cg_ir_ptr((cg_ir_scalar)f->src[2]->dtype, CG_IR_AS_LOCAL);
+    v[0] = cg_irb_emit(s->b, CG_IR_INDEX, lt, 2, ia, 0);
+    v[1] = emit1(s, CG_IR_LOAD, f->src[2]->dtype, 1, &pf[i], 0);
+    if (f->nsrc > 3) v[2] = emit(s, f->src[3]);
+    cg_irb_emit(s->b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), f->nsrc > 3 ? 3 : 2, v, 0);
+  }
+  cg_irb_emit(s->b, CG_IR_BARRIER, cg_ir_t(CG_IR_VOID), 0, NULL, 0);
+  if (!pf) return;
+  put(s, st->alias, get(s, st->loop)); /* then the next iteration's values */
+  for (int i = 0; i < st->nfill; i++) store(s, pf[i], emit(s, st->next[i]));
+}
+
+/* Registers for the prefetched copies (CG_STAGE=3: no gain on the H100's f32 matmul
+ * 4096, so off by default), holding iteration 0's values; NULL when the tiles are
+ * filled straight from global memory. */
+static const int32_t *stage_prefetch(lstate *s, int32_t *pf) {
+  const cg_stage *st = s->stage;
+  if (!st || !st->loop || cg__env_int("CG_STAGE", 2) < 3) return NULL;
+  for (int i = 0; i < st->nfill; i++) {
+    cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)st->first[i]->dtype, CG_IR_AS_REG);
+    pf[i] = reg_ptr(s, cg_irb_emit(s->b, CG_IR_DEFINE_REG, pt, 0, NULL, 1), pt, 0);
+    store(s, pf[i], emit(s, st->first[i]));
+  }
+  return pf;
+}
+
+/* idx = base + c with c a constant (base NULL when idx is one). */
+static void split_const(UOp *idx, UOp **base, int64_t *c) {
+  *base = idx, *c = 0;
+  if (idx->op == UOP_CONST) *base = NULL, *c = (int64_t)idx->val;
+  for (int i = 0; i < 2 && idx->op == UOP_ADD; i++)
+    if (idx->src[i]->op == UOP_CONST) *base = idx->src[1 - i], *c = (int64_t)idx->src[i]->val;
+}
+
+static void tile_loads(UOp *u, UOp **l, int *n, uop_map *seen) {
+  if (uop_map_get(seen, u)) return;
+  uop_map_put(seen, u, u);
+  if (u->op == UOP_LOAD) {
+    if (space_of(u->src[0]) == CG_IR_AS_LOCAL && *n < 256) l[(*n)++] = u;
+    return;
+  }
+  for (int i = 0; i < u->nsrc; i++) tile_loads(u->src[i], l, n, seen);
+}
+
+/* Scalar reads of a staged tile at consecutive indices c..c+W-1 (W lanes = 16 bytes, c a
+ * multiple of W: a matmul's A values for the rows of the register tile) become one vector
+ * read whose lanes are registered as the values of the scalar LOADs, so the body finds
+ * them emitted. CG_STAGE=1 keeps them scalar. */
+static void stage_vector_reads(lstate *s, UOp *const *e, int n) {
+  if (!s->stage || cg__env_int("CG_STAGE", 2) < 2) return;
+  UOp *l[256];
+  int nl = 0;
+  uop_map seen = {0};
+  for (int i = 0; i < n; i++) tile_loads(e[i], l, &nl, &seen);
+  uop_map_free(&seen);
+  for (int a = 0; a < nl; a++) {
+    UOp *b0, *lane[8] = {l[a]}, *bq;
+    int64_t c0, cq, W = 16 / (int64_t)cg_dtype_size(l[a]->dtype);
+    split_const(l[a]->src[1], &b0, &c0);
+    if (W < 2 || W > 8 || c0 % W || get(s, l[a]) >= 0) continue;
+    int found = 1;
+    for (int k = 1; k < W; k++) {
+      lane[k] = NULL;
+      for (int q = 0; q < nl && !lane[k]; q++) {
+        split_const(l[q]->src[1], &bq, &cq);
+        if (l[q]->src[0] == l[a]->src[0] && bq == b0 && cq == c0 + k && get(s, l[q]) < 0) lane[k] = l[q];
+      }
+      found += lane[k] != NULL;
+    }
+    if (found < W) continue;
+    cg_ir_type pt = cg_ir_ptr((cg_ir_scalar)l[a]->dtype, CG_IR_AS_LOCAL);
+    pt.vec = (uint8_t)W;
+    int32_t ia[2] = {emit(s, l[a]->src[0]), emit(s, l[a]->src[1])};
+    int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, pt, 2, ia, 0);
+    int32_t v = emitv(s, CG_IR_LOAD, l[a]->dtype, (int)W, 1, &ptr, 0);
+    for (int k = 0; k < W; k++) put(s, lane[k], emit1(s, CG_IR_GEP, l[a]->dtype, 1, &v, k));
+  }
+}
+
 /* n reduces that differ only in their upcast constants (same ranges): one accumulator
  * each; loops over the LOOP ranges, UNROLL ranges expanded, GROUP combined. Runs of w
  * consecutive accumulators (the innermost upcast range) are updated as IR vectors. */
@@ -300,6 +396,8 @@ static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
     ptr[i] = reg_ptr(s, acc, pt, i);
     store(s, ptr[i], cnst(s, dt, identity(op, dt)));
   }
+  int32_t pfr[CG_STAGE_PREFETCH];
+  const int32_t *pf = stage_prefetch(s, pfr);
   size_t mark = s->nundo;
   for (int i = 1; i < red[0]->nsrc; i++) {
     UOp *r = red[0]->src[i];
@@ -307,6 +405,7 @@ static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
     else if (r->args[1] == CG_R_UNROLL) unroll[nu++] = r;
     else group = r;
   }
+  stage_fill(s, pf);
   int64_t nj = combos(nu, unroll);
   int vu = 1; /* one accumulator: the innermost UNROLL range as vectors (wide loads) */
   if (!s->noopt && n == 1 && nu)
@@ -321,13 +420,15 @@ static void emit_reduces(lstate *s, int n, UOp *const *red, int w) {
       store(s, ptr[0], emit1(s, ir_op_of[op], dt, 2, src, 0));
     }
   }
-  for (int64_t j = 0; j < nj && vu == 1; j++)
+  for (int64_t j = 0; j < nj && vu == 1; j++) {
+    UOp *vj[256];
+    for (int i = 0; i < n; i++) vj[i] = subst(red[i]->src[0], nu, unroll, j);
+    stage_vector_reads(s, vj, n);
     for (int i = 0; i < n; i += w) {
-      UOp *v[16];
-      for (int l = 0; l < w; l++) v[l] = subst(red[i + l]->src[0], nu, unroll, j);
-      if (w == 1) accumulate(s, ptr[i], op, dt, v[0]);
-      else accumulate_vec(s, acc, i, w, op, dt, v);
+      if (w == 1) accumulate(s, ptr[i], op, dt, vj[i]);
+      else accumulate_vec(s, acc, i, w, op, dt, vj + i);
     }
+  }
   s->nvm = 0;
   for (int i = red[0]->nsrc - 1; i >= 1; i--)
     if (red[0]->src[i]->args[1] == CG_R_LOOP) close_range(s, red[0]->src[i], rs[i]);
@@ -427,7 +528,7 @@ static int32_t emit_uncached(lstate *s, UOp *u) {
     return emit1(s, CG_IR_SPECIAL, CG_INT32, 0, NULL, u->args[1] == CG_R_GLOBAL ? 0 : 3 + u->args[2]);
   case UOP_LOAD: case UOP_STORE: {
     int32_t ia[2] = {emit(s, u->src[0]), emit(s, u->src[1])};
-    int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)u->src[0]->dtype, CG_IR_AS_GLOBAL), 2, ia, 0);
+    int32_t ptr = cg_irb_emit(s->b, CG_IR_INDEX, cg_ir_ptr((cg_ir_scalar)u->src[0]->dtype, space_of(u->src[0])), 2, ia, 0);
     src[0] = ptr;
     if (u->op == UOP_STORE) {
       src[1] = emit(s, u->src[2]);
@@ -461,10 +562,22 @@ static int32_t emit(lstate *s, UOp *u) {
   return i;
 }
 
+/* Symbolic length of the output: IF (the tile's first element is inside it), so a tile
+ * past the length does no work at all (its stores are gated anyway). Only where the
+ * axis index grows with the upcast ranges (not a flattened output, whose index wraps)
+ * and no work-group barrier could be skipped by part of a group (GROUP). -1: none. */
+static int32_t tile_gate(lstate *s, const cg_kernel *k) {
+  if (!k->len_gate || k->plan.flat || s->lds || s->noopt) return -1;
+  UOp *g = subst(k->len_gate, k->nupcast, k->upcast, 0);
+  if (g->op == UOP_CONST) return -1;
+  int32_t c = emit(s, g);
+  return cg_irb_emit(s->b, CG_IR_IF, cg_ir_t(CG_IR_VOID), 1, &c, 0);
+}
+
 cg_ir_program *cg__linearize(const cg_kernel *k) {
   init_op_map();
   lstate s = {.b = cg_irb_new(k->name), .mult = 1, .k = k};
-  s.mult = (double)k->global[0] * k->local[0];
+  s.mult = (double)k->global[0] * k->local[0] * k->local[1] * k->local[2];
   cg_irb_param(s.b, (cg_ir_scalar)k->out->dtype, CG_IR_PARAM_WRITE, uop_numel(k->out));
   double bytes = (double)uop_numel(k->out) * (double)cg_dtype_size(k->out->dtype);
   for (int i = 0; i < k->nin; i++) {
@@ -491,19 +604,35 @@ cg_ir_program *cg__linearize(const cg_kernel *k) {
       int64_t n = combos(k->nupcast, k->upcast) * k->local[0] * k->local[1] * k->local[2];
       s.lds = cg_irb_emit(s.b, CG_IR_DEFINE_LOCAL, cg_ir_ptr((cg_ir_scalar)red->dtype, CG_IR_AS_LOCAL), 0, NULL, n);
     }
+  cg_stage stage;
+  if (one && !s.noopt && cg__env_int("CG_STAGE", 1)) { /* GPU: shared operands via local memory */
+    store = cg__stage(k, store, red, &stage);
+    for (int i = 0; i < stage.n; i++) {
+      cg_ir_type lt = cg_ir_ptr((cg_ir_scalar)stage.lbuf[i]->dtype, CG_IR_AS_LOCAL);
+      put(&s, stage.lbuf[i], cg_irb_emit(s.b, CG_IR_DEFINE_LOCAL, lt, 0, NULL, stage.size[i]));
+    }
+    s.stage = stage.n ? &stage : NULL;
+  }
   bool plain_red = one && red->nsrc == 2 && red->src[1]->args[1] == CG_R_LOOP;
   if (!s.noopt && k->nloops == 1 && !k->nupcast && plain_red) {
     emit_tiled(&s, k->loops[0], store, red);
   } else {
     int32_t loops[CG_MAX_AXES];
     for (int i = 0; i < k->nloops; i++) loops[i] = open_range(&s, k->loops[i]);
+    size_t mark = s.nundo;
+    int32_t skip = tile_gate(&s, k);
     emit_upcast(&s, k, store, one);
+    if (skip >= 0) {
+      cg_irb_emit(s.b, CG_IR_ENDIF, cg_ir_t(CG_IR_VOID), 1, &skip, 0);
+      forget(&s, mark);
+    }
     for (int i = k->nloops - 1; i >= 0; i--) close_range(&s, k->loops[i], loops[i]);
   }
   uop_map_free(&seen);
   cg_irb_set_launch(s.b, k->global, k->local);
   cg_irb_set_cost(s.b, (uint64_t)s.flops, (uint64_t)bytes);
   cg_ir_program *p = s.err ? NULL : cg_irb_finish(s.b);
+  if (p && s.stage && strlen(p->name) + 2 < sizeof p->name) strcat(p->name, "_S"); /* staged */
   cg_irb_free(s.b);
   free(s.map);
   free(s.undo);

@@ -29,6 +29,7 @@ typedef struct {
   bool reduce;
   const cg_plan *plan;
   int nlocal;          /* local (SPECIAL) axes used so far */
+  int lslot;           /* >= 0: the local dim of the next output LOCAL range */
   UOp *group;          /* the GROUP range of the reduce, if any */
 } lctx;
 
@@ -38,15 +39,18 @@ static UOp *mul(UOp *a, int64_t c) { return uop_2(UOP_MUL, IDX, a, ci(c)); }
 static UOp *band(UOp *a, UOp *b) { return a ? uop_2(UOP_AND, CG_BOOL, a, b) : b; }
 static UOp *lt(UOp *a, UOp *b) { return uop_2(UOP_CMPLT, CG_BOOL, a, b); }
 
-static UOp *range(lctx *c, int64_t end, int kind) {
+/* RANGE [0, end); dyn: a runtime loop end <= end (a symbolic length), or NULL. */
+static UOp *range_dyn(lctx *c, int64_t end, int kind, UOp *dyn) {
   int64_t args[3] = {c->next_range++, kind, 0};
   if (kind == CG_R_LOCAL) {
-    args[2] = c->nlocal++;
+    args[2] = c->lslot >= 0 ? c->lslot : c->nlocal;
+    c->nlocal++;
     c->k->local[args[2]] = (uint32_t)end;
   }
-  UOp *e = ci(end);
-  return uop_new(UOP_RANGE, IDX, 1, &e, 3, args, 0, NULL);
+  UOp *e[2] = {ci(end), dyn};
+  return uop_new(UOP_RANGE, IDX, dyn ? 2 : 1, e, 3, args, 0, NULL);
 }
+static UOp *range(lctx *c, int64_t end, int kind) { return range_dyn(c, end, kind, NULL); }
 
 /* idx * n + RANGE(n) of the given kind (idx unchanged when n is 1). */
 static UOp *part(lctx *c, UOp *idx, int64_t n, int kind, UOp **out) {
@@ -121,6 +125,12 @@ static uint64_t memo_hash(UOp *node, UOp *valid, UOp *const *idx) {
 
 static UOp *lower(lctx *c, UOp *u, UOp *const *idx, UOp *valid);
 
+/* The kernel expression of u's symbolic length if it is on axis ax, else NULL. */
+static UOp *slen_of(lctx *c, const UOp *u, int ax) {
+  UOp *none[1] = {NULL};
+  return u->slen_ax == ax + 1 ? sym_simplify(lower(c, u->slen, none, NULL)) : NULL;
+}
+
 static UOp *lower_uncached(lctx *c, UOp *u, UOp *const *idx, UOp *valid) {
   UOp *sidx[CG_MAX_DIMS], *s = u->nsrc ? u->src[0] : NULL;
   int64_t *a = u->args;
@@ -133,6 +143,12 @@ static UOp *lower_uncached(lctx *c, UOp *u, UOp *const *idx, UOp *valid) {
   switch (u->op) {
   case UOP_CONST: return u;
   case UOP_CONTIGUOUS: case UOP_DETACH: return lower(c, s, idx, valid);
+  case UOP_VLEN: { /* a marker; {axis, 1}: zero past the length, like a PAD */
+    if (u->nargs < 2) return lower(c, s, idx, valid);
+    UOp *none[1] = {NULL}, *in = lt(idx[a[0]], sym_simplify(lower(c, u->src[1], none, NULL)));
+    in = sym_simplify(in);
+    return uop_3(UOP_WHERE, u->dtype, in, lower(c, s, idx, sym_simplify(band(valid, in))), uop_const(u->dtype, 0));
+  }
   case UOP_RESHAPE:
     unflatten(flatten(u->ndim, u->shape, idx), s->ndim, s->shape, sidx);
     return lower(c, s, sidx, valid);
@@ -174,11 +190,12 @@ static UOp *lower_uncached(lctx *c, UOp *u, UOp *const *idx, UOp *valid) {
     for (int i = 0; i < u->ndim; i++) sidx[i] = idx[i];
     for (int k = 0; k < u->nargs; k++) {
       int ax = (int)a[k];
-      if (s->shape[ax] == 1) { sidx[ax] = ci(0); continue; }
+      UOp *dyn = slen_of(c, s, ax); /* symbolic length: the loop ends there (opt.c: no split) */
+      if (s->shape[ax] == 1 && !dyn) { sidx[ax] = ci(0); continue; }
       const cg_axis *pa = NULL;
       for (int j = c->plan->nout; j < c->plan->naxes; j++)
         if (c->plan->ax[j].dim == ax && c->plan->ax[j].size == s->shape[ax]) pa = &c->plan->ax[j];
-      if (!pa) { sidx[ax] = srcs[n++] = range(c, s->shape[ax], CG_R_LOOP); continue; }
+      if (!pa || dyn) { sidx[ax] = srcs[n++] = range_dyn(c, s->shape[ax], CG_R_LOOP, dyn); continue; }
       UOp *r = ci(0);
       if (pa->part[CG_P_RLOOP] > 1) r = srcs[n++] = range(c, pa->part[CG_P_RLOOP], CG_R_LOOP);
       r = part(c, r, pa->part[CG_P_GROUP], CG_R_LOCAL, &srcs[n]);
@@ -240,8 +257,8 @@ static UOp *axis_index(lctx *c, const cg_axis *ax, UOp *g, UOp **gate, UOp **inn
 }
 
 int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_kernel *k) {
-  (void)props;
   lctx c = {.k = k, .plan = plan};
+  k->stage_bytes = props->max_local_size > 1 ? props->local_mem_bytes : 0;
   UOp *gate = NULL, *idx[CG_MAX_DIMS], *flat = NULL;
   k->out = root;
   k->nin = k->nloops = k->nupcast = k->nvars = 0;
@@ -253,8 +270,11 @@ int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_k
   k->global[0] = (uint32_t)ng;
   for (int d = 0; d < root->ndim; d++) idx[d] = ci(0);
   int64_t stride = 1;
+  int nlo = 0; /* output LOCALs: the last axis is local dim 0 (x), the one a warp spans */
+  for (int a = 0; a < plan->nout; a++) nlo += plan->ax[a].part[CG_P_LOCAL] > 1;
   for (int a = 0; a < plan->nout; a++) { /* axis 0 fastest in the group grid */
     const cg_axis *ax = &plan->ax[a];
+    c.lslot = nlo - 1 - c.nlocal;
     int64_t g = ax->part[CG_P_GLOBAL];
     UOp *ga = g == 1 ? ci(0) : stride == 1 ? gid : uop_2(UOP_IDIV, IDX, gid, ci(stride));
     if (g > 1 && stride * g < ng) ga = uop_2(UOP_MOD, IDX, ga, ci(g));
@@ -263,7 +283,14 @@ int cg__lower(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_k
     if (plan->flat) flat = v;
     else idx[ax->dim] = v;
   }
+  c.lslot = -1; /* a GROUP takes the next local dim */
   if (plan->flat) unflatten(flat ? flat : ci(0), root->ndim, root->shape, idx);
+  k->len_gate = NULL;
+  if (root->slen_ax) { /* symbolic length: elements past it are not computed nor stored */
+    int ax = root->slen_ax - 1;
+    k->len_gate = sym_simplify(lt(idx[ax], slen_of(&c, root, ax)));
+    gate = band(gate, k->len_gate);
+  }
   if (gate) gate = sym_simplify(gate);
   UOp *val = lower(&c, root->op == UOP_CONTIGUOUS ? root->src[0] : root, idx, gate);
   if (c.group) gate = sym_simplify(band(gate, lt(c.group, ci(1)))); /* one thread stores */

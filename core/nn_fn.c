@@ -31,6 +31,20 @@ static bool batch_dims_broadcast(const int64_t *sa, int na, const int64_t *sb, i
   return true;
 }
 
+/* Sum over `axis` of x * y. 16-bit floats multiply and add in float32 (their products
+ * are exact there) and round once at the end, as torch's matmul does: more accurate than
+ * rounding every product, and the GPU kernel converts each element once. */
+static cg_tensor *dot_sum(cg_tensor *x, cg_tensor *y, int axis) {
+  cg_dtype dt = x && y ? cg_tensor_dtype(x) : CG_FLOAT32;
+  bool half = (dt == CG_FLOAT16 || dt == CG_BFLOAT16) && cg_tensor_dtype(y) == dt;
+  if (half) {
+    x = cg_cast(x, CG_FLOAT32);
+    y = cg_cast(y, CG_FLOAT32);
+  }
+  cg_tensor *s = cg_sum(cg_mul(x, y), 1, &axis, false);
+  return half && s ? cg_cast(s, dt) : s;
+}
+
 /* a (..., M, K) @ b (..., K, N) = sum over K of a (..., M, 1, K) * b (..., 1, N, K).
  * 1-D operands act as numpy's: a row vector on the left, a column on the right. */
 cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
@@ -63,7 +77,7 @@ cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b) {
   cg_scope_push();
   cg_tensor *x = cg_reshape(a, r + 1, ra);
   cg_tensor *y = cg_permute(cg_reshape(b, r + 1, rb), order); /* (..., 1, N, K) */
-  cg_tensor *out = cg_sum(cg_mul(x, y), 1, &r, false);           /* (..., M, N) */
+  cg_tensor *out = dot_sum(x, y, r);                             /* (..., M, N) */
   if (cg_ndim(a) == 1 && out) out = cg_squeeze(out, -2);
   if (cg_ndim(b) == 1 && out) out = cg_squeeze(out, -1);
   return finish(out);
@@ -82,7 +96,7 @@ cg_tensor *cg_linear(cg_tensor *x, cg_tensor *w, cg_tensor *b) {
   s[n - 1] = 1;
   int last = n;
   cg_scope_push();
-  cg_tensor *y = cg_sum(cg_mul(cg_reshape(x, n + 1, s), w), 1, &last, false);
+  cg_tensor *y = dot_sum(cg_reshape(x, n + 1, s), w, last);
   return finish(b ? cg_add(y, b) : y);
 }
 

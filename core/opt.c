@@ -10,7 +10,9 @@
  *                     an inner LOOP of up to 1024 outputs. GPU: LOCAL over the output,
  *                     GROUP for long reduces with few outputs (GEMV, row sums); when a
  *                     load reads the reduce contiguously, UNROLL it by a 16-byte vector,
- *                     GROUP 32 and LOCAL of up to 4 rows per work-group
+ *                     GROUP 32 and LOCAL of up to 4 rows per work-group; matmul-like
+ *                     reduces: register tile, 2-D LOCAL, UNROLL (gpu_tile; then the
+ *                     linearizer stages the shared operands in local memory, stage.c)
  *   BEAM=n            hill climb from the heuristic with the n best plans per round
  *
  * How the plan becomes index math is lower.c's job; the expansion of UPCAST/UNROLL and
@@ -25,9 +27,10 @@
 #include "runtime.h"
 #include "schedule.h"
 #include "symbolic.h"
+#include "tc.h"
 
-static const char opt_letter[CG_OPT_COUNT] = {'U', 'R', 'L', 'W', 'G'};
-static const char *const opt_names[CG_OPT_COUNT] = {"UPCAST", "UNROLL", "LOOP", "LOCAL", "GROUP"};
+static const char opt_letter[CG_OPT_COUNT] = {'U', 'R', 'L', 'W', 'G', 'T'};
+static const char *const opt_names[CG_OPT_COUNT] = {"UPCAST", "UNROLL", "LOOP", "LOCAL", "GROUP", "TC"};
 
 /* ---- axes ---------------------------------------------------------------------- */
 
@@ -59,14 +62,16 @@ void cg__plan_init(UOp *root, cg_plan *plan) {
   UOp *s = red[0]->src[0];
   for (int k = 0; k < red[0]->nargs && plan->naxes < CG_MAX_AXES; k++) {
     int d = (int)red[0]->args[k];
+    if (s->shape[d] > 1 && s->slen_ax == d + 1) plan->symred |= 1u << plan->naxes;
     if (s->shape[d] > 1) plan->ax[plan->naxes++] = (cg_axis){d, true, s->shape[d], {s->shape[d], 1, 1, 1}};
   }
+  cg__tc_init(root, plan);
 }
 
 /* ---- legality --------------------------------------------------------------------- */
 
 static int64_t inner(const cg_axis *a) {  /* product of the parts but the outer one */
-  return a->part[1] * a->part[2] * a->part[3];
+  return a->part[1] * a->part[2] * a->part[3] * (a->frag ? a->frag : 1);
 }
 
 static int64_t total(const cg_plan *p, bool reduce, int part) {
@@ -76,11 +81,13 @@ static int64_t total(const cg_plan *p, bool reduce, int part) {
   return t;
 }
 
-/* Local dims in SPECIAL order (output LOCAL parts, then GROUP) fit the device. */
+/* Local dims in SPECIAL order (output LOCAL parts from the last output axis, then GROUP;
+ * lower.c) fit the device. */
 static bool locals_fit(const cg_plan *p, const cg_device_props *props) {
   int n = 0;
   int64_t t = 1;
-  for (int i = 0; i < p->naxes; i++) {
+  for (int j = 0; j < p->naxes; j++) {
+    int i = j < p->nout ? p->nout - 1 - j : j;
     int64_t l = p->ax[i].part[p->ax[i].reduce ? CG_P_GROUP : CG_P_LOCAL];
     if (l <= 1) continue;
     if (n == 3 || l > props->max_local[n]) return false;
@@ -92,9 +99,12 @@ static bool locals_fit(const cg_plan *p, const cg_device_props *props) {
 
 int cg__plan_apply(cg_plan *plan, cg_opt o, const cg_device_props *props) {
   if (o.axis >= plan->naxes || o.amt < 2 || plan->nopts == CG_MAX_OPTS || o.op >= CG_OPT_COUNT) return -1;
+  if (plan->symred >> o.axis & 1) return -1; /* a symbolic-length reduce loop stays whole */
+  if (o.op == CG_OPT_TC) return cg__tc_apply(plan, o, props);
+  if (plan->tc_shape && !cg__tc_allows(plan, o, props)) return -1;
   cg_plan p = *plan;
   cg_axis *a = &p.ax[o.axis];
-  static const int part_of[CG_OPT_COUNT] = {CG_P_UPCAST, CG_P_UNROLL, CG_P_LOOP, CG_P_LOCAL, CG_P_GROUP};
+  static const int part_of[CG_OPT_COUNT] = {CG_P_UPCAST, CG_P_UNROLL, CG_P_LOOP, CG_P_LOCAL, CG_P_GROUP, 0};
   bool want_reduce = o.op == CG_OPT_UNROLL || o.op == CG_OPT_GROUP;
   if (a->reduce != want_reduce || a->part[part_of[o.op]] != 1) return -1;
   int64_t in = inner(a);
@@ -106,7 +116,7 @@ int cg__plan_apply(cg_plan *plan, cg_opt o, const cg_device_props *props) {
   a->part[0] = (a->size + inner(a) - 1) / inner(a);  /* global / reduce loop: the rest */
   int64_t up = total(&p, false, CG_P_UPCAST), un = total(&p, true, CG_P_UNROLL);
   if (up > 256 || up * un > 1024) return -1;         /* register tile and code size */
-  if (o.op == CG_OPT_LOCAL || o.op == CG_OPT_GROUP) {
+  if ((o.op == CG_OPT_LOCAL || o.op == CG_OPT_GROUP) && !p.tc_shape) {
     if (props->max_local_size <= 1 || !locals_fit(&p, props)) return -1;
   }
   if (o.op == CG_OPT_GROUP || total(&p, true, CG_P_GROUP) > 1) {
@@ -262,6 +272,51 @@ static int64_t reduce_vector(UOp *root, const cg_plan *p, const cg_device_props 
   return vec;
 }
 
+/* GPU reduces where some operands do not depend on two output axes (matmul, conv): a
+ * register tile (UPCAST) of both, the wider one along the contiguous axis (vector
+ * loads), a 2-D work-group (LOCAL, the contiguous axis = local dim 0) and an UNROLL of
+ * the last reduce axis, which makes the linearizer stage the shared operands through
+ * local memory (stage.c). Tile sizes shrink with the output so small kernels still fill
+ * the GPU; the best of bench/gpu_opts_sweep.py's lists on the H100 at 4096 was
+ * UPCAST 8x8, LOCAL 8x16, UNROLL 8 (docs/performance.md). 1 if applied. */
+static int gpu_tile(UOp *root, cg_plan *p, const cg_device_props *props) {
+  if (p->nout < 2 || p->naxes == p->nout) return 0;
+  cg_plan probe = *p, save = *p;
+  for (int a = 0; a < probe.nout; a++) probe.ax[a].part[CG_P_LOOP] = probe.ax[a].size, probe.ax[a].part[0] = 1;
+  cg_kernel k;
+  memset(&k, 0, sizeof k);
+  if (cg__lower(root, props, &probe, &k)) { cg__clear_error(); return 0; }
+  UOp *loads[64];
+  int nl = 0, reuse[CG_MAX_AXES] = {0}, contig[CG_MAX_AXES] = {0}, col = -1, row = -1;
+  uop_map seen = {0};
+  collect_loads(k.sink, loads, &nl, &seen);
+  uop_map_free(&seen);
+  for (int i = 0; i < nl; i++)
+    for (int a = 0; a < p->nout; a++) {
+      int64_t st = stride_of(loads[i], k.axis_range[a]);
+      reuse[a] += st == 0;
+      contig[a] |= st == 1;
+    }
+  for (int a = p->nout - 1; a >= 0 && nl >= 2; a--)
+    if (reuse[a] && (col < 0 || (contig[a] && !contig[col]))) col = a;
+  for (int a = p->nout - 1; a >= 0 && col >= 0; a--)
+    if (a != col && reuse[a] && row < 0) row = a;
+  if (row < 0) return 0;
+  int64_t outn = 1;
+  for (int a = 0; a < p->nout; a++) outn *= p->ax[a].size;
+  static const int up8[] = {8, 4, 2, 0}, up4[] = {4, 2, 0}, up2[] = {2, 0}, lc[] = {16, 8, 4, 2, 0},
+                   lr[] = {8, 4, 2, 0};
+  const int *u = outn >= (1 << 22) ? up8 : outn >= (1 << 16) ? up4 : up2;
+  try_opt(p, CG_OPT_UPCAST, row, pick(p->ax[row].size, u), props);
+  try_opt(p, CG_OPT_UPCAST, col, pick(p->ax[col].size, u), props);
+  try_opt(p, CG_OPT_UNROLL, p->naxes - 1, pick(p->ax[p->naxes - 1].size, up8), props);
+  int before = p->nopts;
+  try_opt(p, CG_OPT_LOCAL, col, pick(p->ax[col].size / p->ax[col].part[CG_P_UPCAST], lc), props);
+  try_opt(p, CG_OPT_LOCAL, row, pick(p->ax[row].size / p->ax[row].part[CG_P_UPCAST], lr), props);
+  if (p->nopts == before) *p = save; /* no work-group: the plain LOCAL plan below */
+  return p->nopts > 0;
+}
+
 static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
   if (props->max_local_size <= 1) {
     if (p->flat) {
@@ -273,6 +328,7 @@ static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
     try_opt(p, CG_OPT_LOOP, p->nout - 1, chunk(p->ax[p->nout - 1].size, 1024), props);
     return;
   }
+  if (cg__tc_heuristic(p, props)) return; /* f16/bf16 matmul on tensor cores */
   int64_t outn = 1, rn = 1;
   for (int a = 0; a < p->nout; a++) outn *= p->ax[a].size;
   for (int a = p->nout; a < p->naxes; a++) rn *= p->ax[a].size;
@@ -295,6 +351,7 @@ static void heuristics(UOp *root, cg_plan *p, const cg_device_props *props) {
     }
     if (p->nopts) return;
   }
+  if (gpu_tile(root, p, props)) return;
   int64_t left = lmax;
   for (int a = p->nout - 1; a >= 0 && left > 1; a--) {
     int64_t l = pow2_at_most(p->ax[a].size < left ? p->ax[a].size : left);
@@ -321,7 +378,7 @@ static int count_kreduce(UOp *u, uop_map *seen) {
  * UNROLL/GROUP (their combine assumes one reduce): then the plan falls back to none. */
 static int lower_plan(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_kernel *k) {
   memset(k, 0, sizeof *k);
-  if (cg__lower(root, props, plan, k)) return -1;
+  if (plan->tc_shape ? cg__tc_lower(root, props, plan, k) : cg__lower(root, props, plan, k)) return -1;
   uop_map seen = {0};
   int nred = count_kreduce(k->sink, &seen);
   uop_map_free(&seen);
@@ -342,7 +399,7 @@ static int lower_plan(UOp *root, const cg_device_props *props, const cg_plan *pl
 
 static cg_ir_program *build(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_kernel *k) {
   if (lower_plan(root, props, plan, k)) return NULL;
-  return cg__linearize(k);
+  return k->plan.tc_shape ? cg__tc_linearize(k) : cg__linearize(k);
 }
 
 /* ---- BEAM ------------------------------------------------------------------------ */
@@ -437,7 +494,8 @@ static int beam_jobs(void) {
 /* Plan from a table amt[axis][op], applied in a fixed order (LOCAL last: it may gate). */
 static bool plan_from(const cg_plan *base, uint16_t (*amt)[CG_OPT_COUNT], cg_plan *out,
                       const cg_device_props *props) {
-  static const int order[CG_OPT_COUNT] = {CG_OPT_UPCAST, CG_OPT_UNROLL, CG_OPT_LOOP, CG_OPT_GROUP, CG_OPT_LOCAL};
+  static const int order[CG_OPT_COUNT] = {CG_OPT_TC, CG_OPT_UPCAST, CG_OPT_UNROLL, CG_OPT_LOOP, CG_OPT_GROUP,
+                                          CG_OPT_LOCAL};
   *out = *base;
   for (int i = 0; i < CG_OPT_COUNT; i++)
     for (int a = 0; a < base->naxes; a++)
@@ -669,5 +727,5 @@ cg_ir_program *cg__compile_kernel(UOp *root, cg_device *dev, cg_kernel *k) {
     cg__log(2, "kernel %s opts: %s\nAST:\n%s", k->name, s, txt);
     free(txt);
   }
-  return cg__linearize(k);
+  return k->plan.tc_shape ? cg__tc_linearize(k) : cg__linearize(k);
 }

@@ -21,7 +21,10 @@
  *   GROUP   reduce axis -> work-group dim, partial results combined in local memory
  * An axis index is composed outer to inner: output global|local|loop|upcast,
  * reduce loop|group|unroll. The group grid is one flat id, axis 0 fastest. */
-typedef enum { CG_OPT_UPCAST, CG_OPT_UNROLL, CG_OPT_LOOP, CG_OPT_LOCAL, CG_OPT_GROUP, CG_OPT_COUNT } cg_opt_op;
+typedef enum { CG_OPT_UPCAST, CG_OPT_UNROLL, CG_OPT_LOOP, CG_OPT_LOCAL, CG_OPT_GROUP, CG_OPT_TC, CG_OPT_COUNT } cg_opt_op;
+/*   TC      {TC, reduce axis, K of a tensor-core shape}: the kernel becomes WMMAs on warp
+ *           fragments (core/tc.c); first opt only; then UPCAST/LOCAL of its M, N axes
+ *           (fragments per warp, warps per group) and UNROLL of its K axis may follow */
 typedef struct { uint8_t op, axis; uint16_t amt; } cg_opt;
 enum { CG_P_GLOBAL, CG_P_LOCAL, CG_P_LOOP, CG_P_UPCAST };      /* output axis parts */
 enum { CG_P_RLOOP = 0, CG_P_GROUP = 1, CG_P_UNROLL = 3 };      /* reduce axis parts */
@@ -30,6 +33,7 @@ typedef struct {
   bool reduce;
   int64_t size;
   int64_t part[4];    /* sizes by role (see enums); global = ceil(size / the rest) */
+  int64_t frag;       /* TC: fragment extent, innermost (0 = none) */
 } cg_axis;
 typedef struct {
   int naxes, nout;    /* output axes come first */
@@ -37,6 +41,11 @@ typedef struct {
   cg_axis ax[CG_MAX_AXES];
   int nopts;
   cg_opt opts[CG_MAX_OPTS];
+  /* TC candidate (core/tc.c, set by cg__plan_init): input scalar (0 = none), the M and N
+   * output axes; tc_shape = applied tensor-core shape id + 1 (0 = no TC opt) */
+  uint8_t tc_in;
+  int8_t tc_m, tc_n, tc_shape;
+  uint32_t symred;    /* bit a: reduce axis a has a symbolic length (loop only, no opts) */
 } cg_plan;
 
 /* RANGE node args: {id, kind, axis}. */
@@ -54,6 +63,7 @@ typedef struct {
   UOp *axis_range[CG_MAX_AXES];      /* innermost range of each output axis (heuristics) */
   cg_plan plan;
   uint32_t global[3], local[3];
+  uint32_t stage_bytes;              /* local memory for staging loads (stage.c); 0: none */
   char name[64];
   /* symbolic variables (docs/symbolic.md): IR var i is the kernel-level VAR node vars[i]
    * (args {min, max}, name in ptr); var_vals[i] is its bound value for this launch only,
@@ -61,6 +71,9 @@ typedef struct {
   int nvars;
   UOp *vars[CG_MAX_KERNEL_VARS];
   int64_t var_vals[CG_MAX_KERNEL_VARS];
+  /* symbolic length of the output (docs/symbolic.md): idx < length along its axis, also
+   * in the store gate; the linearizer skips a whole tile past it (IF), or NULL */
+  UOp *len_gate;
 } cg_kernel;
 
 /* Axes of the kernel computing root, no opts applied. */

@@ -62,6 +62,10 @@ static void range_of(const UOp *u, int64_t *lo, int64_t *hi) {
   case UOP_WHERE:
     sym_range(u->src[1], &a, &b); sym_range(u->src[2], &c, &d);
     *lo = a < c ? a : c; *hi = b > d ? b : d; return;
+  case UOP_XOR: /* ~x = x ^ -1 = -x - 1 (cg_minimum on ints: ~max(~a, ~b)) */
+    if (!is_c(u->src[1]) || u->src[1]->val != -1) return;
+    sym_range(u->src[0], &a, &b);
+    *lo = -b - 1; *hi = -a - 1; break;
   case UOP_CMPLT: case UOP_CMPNE: case UOP_CMPEQ: *lo = 0; *hi = 1; return;
   default: return;
   }

@@ -171,7 +171,23 @@ cg_tensor *cg_keep(cg_tensor *t) {
 #define BEGIN uop_pool_push()
 #define END(x) do { cg_tensor *_r = (x); uop_pool_pop(); return _r; } while (0)
 
+/* Why a node lost its symbolic length (uop.c: derive_slen), for the error of the op. */
+static const char *slen_why(int op) {
+  switch (op) {
+  case UOP_VLEN: return "the tensor already has a symbolic length";
+  case UOP_RESHAPE: return "a reshape cannot merge or split the symbolic axis";
+  case UOP_PAD: case UOP_SHRINK: case UOP_FLIP: case UOP_VSHRINK: case UOP_EXPAND:
+    return "pad, shrink, slice, flip or expand along the symbolic axis is not supported";
+  default: return "operands have different symbolic lengths (or on different axes)";
+  }
+}
+
 static cg_tensor *wrap_end(UOp *u) {
+  if (u->slen_bad) {
+    cg__error(CG_ERR_SHAPE, "symbolic length (cg_var_len): %s", slen_why(u->slen_bad - 1));
+    uop_pool_pop();
+    return NULL;
+  }
   cg_tensor *t = cg__wrap(u);
   uop_pool_pop();
   return t;
@@ -356,6 +372,11 @@ cg_status cg_assign(cg_tensor *dst, cg_tensor *src) {
   BEGIN;
   UOp *v = uop_cast(src->u, (cg_dtype)dst->u->dtype);
   int nd = dst->u->ndim, off = nd - v->ndim;
+  if (v->slen_ax) {
+    uop_pool_pop();
+    return cg__error(CG_ERR_SHAPE, "assign: the source has a symbolic length (cg_var_len); its elements past the "
+                     "length are undefined");
+  }
   int64_t shp[CG_MAX_DIMS];
   for (int i = 0; i < nd; i++) shp[i] = i < off ? 1 : v->shape[i - off];
   bool ok = off >= 0;
@@ -754,6 +775,44 @@ cg_tensor *cg_slice_var(cg_tensor *a, int axis, cg_tensor *start, int64_t length
   UOp *srcs[2] = {a->u, start->u};
   BEGIN;
   return wrap_end(uop_new(UOP_VSHRINK, (cg_dtype)a->u->dtype, 2, srcs, 2, args, 0, NULL));
+}
+
+/* Symbolic length: a's axis holds `length` valid elements (a 0-d int32 expression of
+ * variables whose range fits the axis). VLEN is a marker: the lowering bounds reduce
+ * loops over the axis by the length and gates stores past it (docs/symbolic.md). */
+cg_tensor *cg_var_len(cg_tensor *a, int axis, cg_tensor *length) {
+  cg_tensor *ts[2] = {a, length};
+  if (null_arg("var_len", 2, ts)) return NULL;
+  int ax = cg__axis("var_len", a, axis);
+  if (ax < 0) return NULL;
+  if (a->u->ndim == 0) return cg__op_error("var_len", CG_ERR_SHAPE, "a 0-d tensor has no axis");
+  if (length->u->dtype != CG_INT32 || !var_expr(length->u))
+    return cg__op_error("var_len", CG_ERR_INVALID, "length must be a 0-d int32 expression of variables and "
+                        "constants, got %s %s", cg_dtype_name((cg_dtype)length->u->dtype), cg__shape_str(length));
+  int64_t n = a->u->shape[ax], lo, hi;
+  sym_range(length->u, &lo, &hi);
+  if (lo < 0 || hi > n)
+    return cg__op_error("var_len", CG_ERR_SHAPE, "length in [%lld, %lld] does not fit axis %d of %s",
+                        (long long)lo, (long long)hi, ax, cg__shape_str(a));
+  int64_t arg = ax;
+  UOp *srcs[2] = {a->u, length->u};
+  BEGIN;
+  return wrap_end(uop_new(UOP_VLEN, (cg_dtype)a->u->dtype, 2, srcs, 1, &arg, 0, NULL));
+}
+
+cg_tensor *cg_slice_var_len(cg_tensor *a, int axis, cg_tensor *start, cg_tensor *length, int64_t max_length) {
+  if (!a || !length) return cg_var_len(a, axis, length);
+  int ax = cg__axis("slice_var_len", a, axis);
+  if (ax < 0) return NULL;
+  if (!start && (a->u->ndim == 0 || max_length < 0 || max_length > a->u->shape[ax]))
+    return cg__op_error("slice_var_len", CG_ERR_SHAPE, "max_length %lld does not fit axis %d of %s",
+                        (long long)max_length, ax, cg__shape_str(a));
+  cg_scope_push();
+  cg_tensor *v = start ? cg_slice_var(a, ax, start, max_length) : cg_slice(a, ax, 0, max_length, 1);
+  cg_tensor *r = v ? cg_var_len(v, ax, length) : NULL;
+  if (r) cg_keep(r);
+  cg_scope_pop();
+  return r;
 }
 
 /* ---- debugging ---- */

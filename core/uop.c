@@ -152,6 +152,68 @@ static void derive_shape(UOp *u) {
   }
 }
 
+/* Symbolic length (docs/symbolic.md): VLEN sets it; elementwise ops need every operand
+ * with one to agree; PERMUTE and RESHAPE move it when the axis survives whole; a reduce
+ * over it drops it. Anything that would mix valid and undefined elements (PAD, SHRINK,
+ * FLIP, VSHRINK or EXPAND along it, RESHAPE merging it) marks the node bad, and the
+ * tensor op returning it fails (tensor.c: wrap_end). */
+static void set_slen(UOp *u, int ax, UOp *len) {
+  u->slen_ax = (uint8_t)(ax + 1);
+  u->slen = len;
+}
+
+static void derive_slen(UOp *u) {
+  int n = u->op == UOP_VSHRINK || u->op == UOP_VLEN ? 1 : u->nsrc, ax = -1;
+  UOp *len = NULL;
+  if (uop_groups[u->op] & G_K) return;
+  for (int i = 0; i < n; i++) {
+    UOp *s = u->src[i];
+    if (s->slen_bad) { u->slen_bad = s->slen_bad; return; }
+    if (!s->slen_ax) continue;
+    if (len && (len != s->slen || ax != s->slen_ax - 1)) { u->slen_bad = (uint16_t)(u->op + 1); return; }
+    len = s->slen;
+    ax = s->slen_ax - 1;
+  }
+  if (u->op == UOP_VLEN && u->nargs > 1) { /* zero past the length: defined everywhere */
+    if (len && ax != u->args[0]) u->slen_bad = (uint16_t)(u->op + 1);
+    return;
+  }
+  if (u->op == UOP_VLEN) {
+    if (len) u->slen_bad = (uint16_t)(u->op + 1);
+    else set_slen(u, (int)u->args[0], u->src[1]);
+    return;
+  }
+  if (!len) return;
+  UOp *s = u->src[0];
+  bool bad = false;
+  switch (u->op) {
+  case UOP_PERMUTE:
+    for (int i = 0; i < u->ndim; i++)
+      if (u->args[i] == ax) set_slen(u, i, len);
+    return;
+  case UOP_RESHAPE: { /* the axis must survive whole: same size, same elements before it */
+    int64_t before = 1, b2 = 1;
+    for (int i = 0; i < ax; i++) before *= s->shape[i];
+    for (int i = 0; i < u->ndim; b2 *= u->shape[i++])
+      if (b2 == before && u->shape[i] == s->shape[ax]) { set_slen(u, i, len); return; }
+    bad = true;
+    break;
+  }
+  case UOP_EXPAND: bad = u->shape[ax] != s->shape[ax]; break;
+  case UOP_PAD: bad = u->args[2 * ax] || u->args[2 * ax + 1]; break;
+  case UOP_SHRINK: bad = u->args[2 * ax] || u->args[2 * ax + 1] != s->shape[ax]; break;
+  case UOP_FLIP: bad = u->args[ax] != 0; break;
+  case UOP_VSHRINK: bad = u->args[0] == ax; break;
+  case UOP_REDUCE_SUM: case UOP_REDUCE_PROD: case UOP_REDUCE_MAX:
+    for (int k = 0; k < u->nargs; k++)
+      if (u->args[k] == ax) return; /* reduced over the valid elements only */
+    break;
+  default: break;
+  }
+  if (bad) u->slen_bad = (uint16_t)(u->op + 1);
+  else set_slen(u, ax, len);
+}
+
 static struct cg_device *derive_device(const UOp *u) {
   if (u->op == UOP_BUFFER) return cg__buffer_device(u->ptr);
   if (u->op == UOP_COPY) return u->ptr;
@@ -191,6 +253,7 @@ UOp *uop_new(uop_op op, cg_dtype dt, int nsrc, UOp *const *src, int nargs, const
   }
   if (op == UOP_BUFFER) cg__buffer_retain(ptr);
   derive_shape(u);
+  derive_slen(u);
   u->device = derive_device(u);
   u->next = table[h & (table_cap - 1)];
   table[h & (table_cap - 1)] = u;

@@ -47,6 +47,12 @@ struct UOp {
   UOp *rw_res;                /* ... and its result (retained; NULL = the node itself) */
   int64_t vmin, vmax;         /* sym_range, valid when vrange is set */
   bool vrange;
+  /* symbolic length (tensor level, derived; docs/symbolic.md): axis slen_ax - 1 holds only
+   * `slen` valid elements (a 0-d int32 expression of VARs, reachable through src so not
+   * retained here); 0 = none. slen_bad: op + 1 of the node that broke it (an error). */
+  uint8_t slen_ax;
+  uint16_t slen_bad;
+  UOp *slen;
 };
 
 extern const char *const uop_names[UOP_COUNT];

@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "cgrad/plugin.h"
+#include "cgrad/plugin_host.h"
 
 /* X(field, symbol, fallback symbol or NULL, (parameters)). Symbols are the versioned
  * names the cuda.h macros expand to; the fallback is for older drivers. */
@@ -182,14 +183,15 @@ typedef struct cu_graph {
 } cu_graph;
 
 /* --- plugin.c --- */
-/* Record an error message through the host (printf-style) and return status. */
-cg_pstatus cu__error(cg_pstatus status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+/* Messages, logs and options go through the SDK's host services (cgrad/plugin_host.h):
+ * cu__error(status, fmt, ...) records a message and returns status; cu__log(level, fmt,
+ * ...) logs; cu__option(key) is the host option (CUDA_PATH...) or the environment, NULL
+ * when unset or empty. */
+#define cu__error cg_host_error
+#define cu__log cg_host_log
+#define cu__option cg_host_option
 /* Record "<what>: <CUDA error name> (<description>)" and return status. */
 cg_pstatus cu__cuerror(cu_plugin *pl, cg_pstatus status, CUresult r, const char *what);
-/* Host option (CUDA_PATH, CG_CUDA_PTX...) or the environment; NULL if unset. */
-const char *cu__option(const char *key);
-void cu__log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* --- runtime.c --- */
 cg_pstatus cu__mem_alloc(void *dev, size_t bytes, void **buf);

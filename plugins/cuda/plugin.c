@@ -19,29 +19,7 @@
 #endif
 #define CU_PLUGIN_VERSION "0.1.0"
 
-static const cg_host_services *g_host; /* set by cg_plugin_entry */
-
 /* ---- messages ---------------------------------------------------------------------- */
-
-cg_pstatus cu__error(cg_pstatus status, const char *fmt, ...) {
-  char msg[2048];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (g_host && g_host->set_error) g_host->set_error(g_host->host_ctx, msg);
-  return status;
-}
-
-void cu__log(int level, const char *fmt, ...) {
-  char msg[1024];
-  va_list ap;
-  if (!g_host || !g_host->log) return;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  g_host->log(g_host->host_ctx, level, msg);
-}
 
 cg_pstatus cu__cuerror(cu_plugin *pl, cg_pstatus status, CUresult r, const char *what) {
   const char *name = NULL, *desc = NULL;
@@ -49,14 +27,6 @@ cg_pstatus cu__cuerror(cu_plugin *pl, cg_pstatus status, CUresult r, const char 
   if (pl->cu.GetErrorString) pl->cu.GetErrorString(r, &desc);
   return cu__error(status, "cuda: %s failed: %s (%s)", what, name ? name : "unknown error",
                    desc ? desc : "?");
-}
-
-const char *cu__option(const char *key) {
-  const char *v = NULL;
-  if (g_host && g_host->struct_size > offsetof(cg_host_services, get_option) &&
-      g_host->get_option)
-    v = g_host->get_option(g_host->host_ctx, key);
-  return v ? v : getenv(key);
 }
 
 /* ---- library loading --------------------------------------------------------------- */
@@ -374,16 +344,5 @@ static const cg_plugin_api cu_api = {
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query,
                                             cg_plugin_reply *reply) {
-  if (!query || !reply || reply->struct_size < sizeof(cg_plugin_reply))
-    return CG_P_ERR_INVALID;
-  if (query->struct_size >= offsetof(cg_plugin_query, host) + sizeof(void *))
-    g_host = query->host;
-  reply->major = CG_PLUGIN_ABI_MAJOR;
-  reply->minor = CG_PLUGIN_ABI_MINOR;
-  reply->api = &cu_api;
-  if (query->host_major != CG_PLUGIN_ABI_MAJOR)
-    return cu__error(CG_P_ERR_VERSION, "cuda: plugin ABI %d.%d, host %d.%d",
-                     CG_PLUGIN_ABI_MAJOR, CG_PLUGIN_ABI_MINOR, query->host_major,
-                     query->host_minor);
-  return CG_P_OK;
+  return cg_plugin_answer(query, reply, &cu_api);
 }

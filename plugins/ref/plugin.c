@@ -4,36 +4,22 @@
  * no compile step; program_load verifies and copies the IR, launch interprets it
  * (interp.c). The graph slot (ABI 1.1) records a list of launches and replays it in
  * order through the same launch path. Every object is on its context's live list so shutdown frees what the
- * host left behind. Errors go through host->set_error; nothing here prints or aborts.
+ * host left behind. Errors go through cg_host_error (plugin_host.h); nothing here prints or aborts.
  * Host option REF_MAX_STEPS=n makes a launch fail after n executed instructions (a
  * guard for fuzzing and for conformance runs of kernels that might not terminate). */
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <cgrad/ir_util.h>
+#include <cgrad/plugin_host.h>
 
 #include "ref.h"
 
 #define REF_BUF_MAGIC 0x46554246u /* "FBUF" */
 #define REF_VERSION "0.1.0"
-
-/* ---------------------------------------------------------------- host services */
-
-static cg_host_services g_host; /* zero-filled copy, fields past struct_size stay 0 */
-
-static void ref_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void ref_error(const char *fmt, ...) {
-  char msg[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  if (g_host.set_error) g_host.set_error(g_host.host_ctx, msg);
-}
 
 /* Copies a struct whose first field is struct_size: missing tail -> 0, extra tail ignored. */
 static void read_sized(void *dst, size_t dst_size, const void *src) {
@@ -110,7 +96,7 @@ static void destroy_prog(obj *o) {
 
 static cg_pstatus ref_init(void **ctx) {
   ref_ctx *c = calloc(1, sizeof *c);
-  if (!c) return ref_error("ref: out of memory"), CG_P_ERR_NOMEM;
+  if (!c) return cg_host_error(CG_P_ERR_NOMEM, "ref: out of memory");
   pthread_mutex_init(&c->mu, NULL);
   c->live.next = c->live.prev = &c->live;
   *ctx = c;
@@ -136,7 +122,7 @@ static cg_pstatus ref_device_count(void *ctx, int *count) {
 
 static cg_pstatus ref_device_props(void *ctx, int index, cg_device_props *props) {
   if (index != 0 || !props || props->struct_size < sizeof(uint32_t))
-    return ref_error("ref: no device %d or bad props struct", index), CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "ref: no device %d or bad props struct", index);
   cg_device_props d = {.struct_size = sizeof d, .kind = CG_DEVICE_CPU};
   snprintf(d.name, sizeof d.name, "REF (reference interpreter)");
   snprintf(d.arch, sizeof d.arch, "ref");
@@ -152,9 +138,9 @@ static cg_pstatus ref_device_props(void *ctx, int index, cg_device_props *props)
 }
 
 static cg_pstatus ref_device_open(void *ctx, int index, void **dev) {
-  if (index != 0) return ref_error("ref: no device %d", index), CG_P_ERR_NODEV;
+  if (index != 0) return cg_host_error(CG_P_ERR_NODEV, "ref: no device %d", index);
   ref_dev *d = calloc(1, sizeof *d);
-  if (!d) return ref_error("ref: out of memory"), CG_P_ERR_NOMEM;
+  if (!d) return cg_host_error(CG_P_ERR_NOMEM, "ref: out of memory");
   d->ctx = ctx;
   track(ctx, &d->o, destroy_plain);
   *dev = d;
@@ -172,15 +158,15 @@ static void ref_device_close(void *dev) {
 
 static cg_pstatus ref_mem_alloc(void *dev, size_t bytes, void **out) {
   ref_dev *d = dev;
-  if (!d || !out) return ref_error("ref: mem_alloc: no device"), CG_P_ERR_INVALID;
-  if (bytes > ((size_t)1 << 48)) return ref_error("ref: allocation of %zu bytes refused", bytes), CG_P_ERR_NOMEM;
+  if (!d || !out) return cg_host_error(CG_P_ERR_INVALID, "ref: mem_alloc: no device");
+  if (bytes > ((size_t)1 << 48)) return cg_host_error(CG_P_ERR_NOMEM, "ref: allocation of %zu bytes refused", bytes);
   ref_buf *b = calloc(1, sizeof *b);
   size_t rounded = (bytes + 63) & ~(size_t)63;
   unsigned char *data = aligned_alloc(64, rounded ? rounded : 64);
   if (!b || !data) {
     free(b);
     free(data);
-    return ref_error("ref: out of memory allocating %zu bytes", bytes), CG_P_ERR_NOMEM;
+    return cg_host_error(CG_P_ERR_NOMEM, "ref: out of memory allocating %zu bytes", bytes);
   }
   memset(data, 0, rounded ? rounded : 64);
   b->magic = REF_BUF_MAGIC, b->size = bytes, b->data = data;
@@ -199,9 +185,13 @@ static void ref_mem_free(void *dev, void *buf) {
 /* A buffer handle and a byte range inside it, or NULL with the error set. */
 static ref_buf *check_range(void *buf, size_t offset, size_t bytes, const char *what) {
   ref_buf *b = buf;
-  if (!b || b->magic != REF_BUF_MAGIC) return ref_error("ref: %s: not a ref buffer", what), NULL;
+  if (!b || b->magic != REF_BUF_MAGIC) {
+    cg_host_error(CG_P_ERR_INVALID, "ref: %s: not a ref buffer", what);
+    return NULL;
+  }
   if (offset > b->size || bytes > b->size - offset) {
-    ref_error("ref: %s: range [%zu, +%zu) outside buffer of %zu bytes", what, offset, bytes, b->size);
+    cg_host_error(CG_P_ERR_INVALID, "ref: %s: range [%zu, +%zu) outside buffer of %zu bytes", what, offset, bytes,
+                  b->size);
     return NULL;
   }
   return b;
@@ -234,7 +224,7 @@ static cg_pstatus ref_copy_d2d(void *dev, void *dst, size_t dst_off, void *src, 
 
 static cg_pstatus ref_render(void *dev, const cg_ir_program *prog, char **src, const char **lang) {
   char *text = prog ? cg_ir_print(prog) : NULL;
-  if (!text) return ref_error("ref: cannot print the program"), CG_P_ERR_INVALID;
+  if (!text) return cg_host_error(CG_P_ERR_INVALID, "ref: cannot print the program");
   *src = text;
   *lang = "cgir";
   return CG_P_OK;
@@ -244,15 +234,15 @@ static cg_pstatus ref_program_load(void *dev, const cg_ir_program *prog, const v
                                    size_t blob_size, void **handle) {
   ref_dev *d = dev;
   char err[256];
-  if (!d || !handle) return ref_error("ref: program_load: no device"), CG_P_ERR_INVALID;
+  if (!d || !handle) return cg_host_error(CG_P_ERR_INVALID, "ref: program_load: no device");
   if (!prog || cg_ir_verify(prog, prog->total_size, err, sizeof err))
-    return ref_error("ref: invalid program: %s", prog ? err : "NULL"), CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "ref: invalid program: %s", prog ? err : "NULL");
   ref_handle *h = calloc(1, sizeof *h);
   cg_ir_program *copy = malloc(prog->total_size);
   if (!h || !copy) {
     free(h);
     free(copy);
-    return ref_error("ref: out of memory loading %s", prog->name), CG_P_ERR_NOMEM;
+    return cg_host_error(CG_P_ERR_NOMEM, "ref: out of memory loading %s", prog->name);
   }
   memcpy(copy, prog, prog->total_size);
   h->prog.ir = copy;
@@ -260,8 +250,8 @@ static cg_pstatus ref_program_load(void *dev, const cg_ir_program *prog, const v
   if (rc) {
     ref_prog_release(&h->prog);
     free(h);
-    ref_error("ref: cannot load %s: %s", prog->name, err);
-    return rc == -2 ? CG_P_ERR_UNSUPPORTED : CG_P_ERR_INVALID;
+    return cg_host_error(rc == -2 ? CG_P_ERR_UNSUPPORTED : CG_P_ERR_INVALID, "ref: cannot load %s: %s", prog->name,
+                         err);
   }
   track(d->ctx, &h->o, destroy_prog);
   *handle = h;
@@ -284,15 +274,15 @@ static cg_pstatus launch_dims(const cg_ir_program *ir, const cg_launch_args *a, 
     items *= l->local[k] <= REF_MAX_LOCAL ? l->local[k] : REF_MAX_LOCAL + 1; /* no wrap */
   }
   if (items > REF_MAX_LOCAL)
-    return ref_error("ref: %s: %llu work-items per group, max %d", ir->name, (unsigned long long)items,
-                     REF_MAX_LOCAL), CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "ref: %s: %llu work-items per group, max %d", ir->name,
+                         (unsigned long long)items, REF_MAX_LOCAL);
   return CG_P_OK;
 }
 
 /* Buffers and variable values from the args, checked against the program. */
 static cg_pstatus launch_inputs(const cg_ir_program *ir, const cg_launch_args *a, ref_mem *mem) {
   if (a->nbufs != ir->nparams || (a->nbufs && !a->bufs))
-    return ref_error("ref: %s: %u buffers given, %u params", ir->name, a->nbufs, ir->nparams), CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "ref: %s: %u buffers given, %u params", ir->name, a->nbufs, ir->nparams);
   for (uint32_t k = 0; k < ir->nparams; k++) {
     size_t off = a->buf_offsets ? a->buf_offsets[k] : 0;
     ref_buf *b = check_range(a->bufs[k], off, 0, "launch");
@@ -300,12 +290,12 @@ static cg_pstatus launch_inputs(const cg_ir_program *ir, const cg_launch_args *a
     mem[k].data = b->data + off, mem[k].bytes = b->size - off;
   }
   if (a->nvars != ir->nvars || (a->nvars && !a->vars))
-    return ref_error("ref: %s: %u variables given, %u expected", ir->name, a->nvars, ir->nvars), CG_P_ERR_INVALID;
+    return cg_host_error(CG_P_ERR_INVALID, "ref: %s: %u variables given, %u expected", ir->name, a->nvars, ir->nvars);
   for (uint32_t k = 0; k < ir->nvars; k++) {
     const cg_ir_var *v = &cg_ir_vars(ir)[k];
     if (a->vars[k] < v->min || a->vars[k] > v->max)
-      return ref_error("ref: %s: variable %s = %lld outside [%lld, %lld]", ir->name, v->name,
-                       (long long)a->vars[k], (long long)v->min, (long long)v->max), CG_P_ERR_INVALID;
+      return cg_host_error(CG_P_ERR_INVALID, "ref: %s: variable %s = %lld outside [%lld, %lld]", ir->name, v->name,
+                           (long long)a->vars[k], (long long)v->min, (long long)v->max);
   }
   return CG_P_OK;
 }
@@ -318,23 +308,24 @@ static double now_s(void) {
 
 static cg_pstatus ref_launch_fn(void *dev, void *handle, const cg_launch_args *args) {
   ref_handle *h = handle;
-  if (!h || !args || args->struct_size < sizeof(uint32_t)) return ref_error("ref: launch: bad arguments"), CG_P_ERR_INVALID;
+  if (!h || !args || args->struct_size < sizeof(uint32_t))
+    return cg_host_error(CG_P_ERR_INVALID, "ref: launch: bad arguments");
   cg_launch_args a;
   read_sized(&a, sizeof a, args);
   const cg_ir_program *ir = h->prog.ir;
   ref_launch l = {0};
   ref_mem *mem = calloc(ir->nparams + 1, sizeof *mem);
-  if (!mem) return ref_error("ref: out of memory"), CG_P_ERR_NOMEM;
+  if (!mem) return cg_host_error(CG_P_ERR_NOMEM, "ref: out of memory");
   cg_pstatus st = launch_dims(ir, &a, &l);
   if (!st) st = launch_inputs(ir, &a, mem);
   if (!st) {
     char err[512];
     double t0 = now_s();
     l.bufs = mem, l.vars = a.vars;
-    const char *opt = g_host.get_option ? g_host.get_option(g_host.host_ctx, "REF_MAX_STEPS") : NULL;
+    const char *opt = cg_host_option("REF_MAX_STEPS");
     l.max_steps = opt ? strtoull(opt, NULL, 10) : 0;
     st = ref_run(&h->prog, &l, err, sizeof err);
-    if (st) ref_error("ref: %s", err);
+    if (st) cg_host_error(st, "ref: %s", err);
     else if (a.time_s) *a.time_s = now_s() - t0;
   }
   free(mem);
@@ -382,7 +373,8 @@ static void graph_copy_args(ref_graph *g, uint32_t i, const cg_launch_args *src,
 static cg_pstatus ref_graph_create(void *dev, uint32_t n, void *const *handles,
                                    const cg_launch_args *args, void **graph) {
   ref_dev *d = dev;
-  if (!d || !graph || (n && (!handles || !args))) return ref_error("ref: graph_create: bad arguments"), CG_P_ERR_INVALID;
+  if (!d || !graph || (n && (!handles || !args)))
+    return cg_host_error(CG_P_ERR_INVALID, "ref: graph_create: bad arguments");
   size_t nb = 0, nv = 0;
   for (uint32_t i = 0; i < n; i++) nb += args[i].nbufs, nv += args[i].nvars;
   ref_graph *g = calloc(1, sizeof *g);
@@ -393,7 +385,7 @@ static cg_pstatus ref_graph_create(void *dev, uint32_t n, void *const *handles,
   }
   if (!g || !g->handles || !g->args || !g->bufs || !g->offs || !g->vars) {
     if (g) destroy_graph(&g->o);
-    return ref_error("ref: out of memory recording a graph of %u launches", n), CG_P_ERR_NOMEM;
+    return cg_host_error(CG_P_ERR_NOMEM, "ref: out of memory recording a graph of %u launches", n);
   }
   g->n = n;
   nb = nv = 0;
@@ -409,12 +401,13 @@ static cg_pstatus ref_graph_create(void *dev, uint32_t n, void *const *handles,
 /* Replays in order; args (when given) replace each launch's buffers, offsets, vars, dims. */
 static cg_pstatus ref_graph_launch(void *dev, void *graph, const cg_launch_args *args) {
   ref_graph *g = graph;
-  if (!g) return ref_error("ref: graph_launch: NULL graph"), CG_P_ERR_INVALID;
+  if (!g) return cg_host_error(CG_P_ERR_INVALID, "ref: graph_launch: NULL graph");
   for (uint32_t i = 0; i < g->n; i++) {
     const cg_launch_args *a = args ? &args[i] : &g->args[i];
     if (a->nbufs != g->args[i].nbufs || a->nvars != g->args[i].nvars)
-      return ref_error("ref: graph_launch: launch %u has %u buffers and %u variables, recorded %u and %u", i,
-                       a->nbufs, a->nvars, g->args[i].nbufs, g->args[i].nvars), CG_P_ERR_INVALID;
+      return cg_host_error(CG_P_ERR_INVALID,
+                           "ref: graph_launch: launch %u has %u buffers and %u variables, recorded %u and %u", i,
+                           a->nbufs, a->nvars, g->args[i].nbufs, g->args[i].nvars);
     cg_launch_args one = *a;
     one.time_s = NULL;
     cg_pstatus st = ref_launch_fn(dev, g->handles[i], &one);
@@ -464,15 +457,5 @@ static const cg_plugin_api ref_api = {
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {
-  if (!query || !reply || query->struct_size < sizeof(uint32_t) || reply->struct_size < sizeof(uint32_t))
-    return CG_P_ERR_INVALID;
-  cg_plugin_query q;
-  read_sized(&q, sizeof q, query);
-  if (q.host_major != CG_PLUGIN_ABI_MAJOR) return CG_P_ERR_VERSION;
-  memset(&g_host, 0, sizeof g_host);
-  if (q.host && q.host->struct_size >= sizeof(uint32_t)) read_sized(&g_host, sizeof g_host, q.host);
-  cg_plugin_reply r = {.struct_size = sizeof r, .major = CG_PLUGIN_ABI_MAJOR,
-                       .minor = CG_PLUGIN_ABI_MINOR, .api = &ref_api};
-  write_sized(reply, &r, sizeof r);
-  return CG_P_OK;
+  return cg_plugin_answer(query, reply, &ref_api);
 }

@@ -75,6 +75,11 @@ cg_pstatus kt_run(kt_dev *d, const cg_ir_program *p, void **io, const size_t *by
 
 /* Run every numeric case of the suite on d; returns the number of failed checks. */
 int kt_suite(kt_dev *d);
+/* Device test of a GPU plugin: load the plugin at path, check its id; without a device,
+ * device_open and device_props must answer CG_P_ERR_NODEV with a message containing
+ * nodev ("no HIP device"); with one, the suite runs on device 0. Returns the number of
+ * failed checks (1 when the plugin does not load). */
+int kt_device_test(const char *path, const char *id, const char *nodev);
 
 #define KT_CHECK(d, cond, ...)                                          \
   do {                                                                  \

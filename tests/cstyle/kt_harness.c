@@ -61,6 +61,32 @@ void kt_unload(kt_dev *d) {
   d->dev = d->ctx = d->lib = NULL;
 }
 
+int kt_device_test(const char *path, const char *id, const char *nodev) {
+  kt_dev d = {.tag = id};
+  if (kt_load(&d, path)) return 1;
+  KT_CHECK(&d, !strcmp(d.api->id, id), "api id %s", d.api->id);
+  int count = -1;
+  KT_CHECK(&d, d.api->device_count(d.ctx, &count) == CG_P_OK && count >= 0, "device_count");
+  if (count == 0) {
+    void *dev = NULL;
+    cg_device_props props = {.struct_size = sizeof props};
+    KT_CHECK(&d, d.api->device_open(d.ctx, 0, &dev) == CG_P_ERR_NODEV && !dev, "device_open without a device");
+    KT_CHECK(&d, strstr(g_err, nodev) != NULL, "message: %s", g_err);
+    KT_CHECK(&d, d.api->device_props(d.ctx, 0, &props) == CG_P_ERR_NODEV, "device_props without a device");
+    printf("%s device: %s: the clean no-device path passed\n", id, g_err);
+  } else {
+    int r = kt_open(&d, 0);
+    KT_CHECK(&d, r == 0, "open device 0: %s", g_err);
+    if (r == 0) {
+      printf("%s device: %s (%s)\n", id, d.props.name, d.props.arch);
+      kt_suite(&d);
+    }
+  }
+  int failed = d.failures;
+  kt_unload(&d);
+  return failed;
+}
+
 /* Render (if the plugin renders) and compile (if it compiles), then load. */
 static cg_pstatus build(kt_dev *d, const cg_ir_program *p, void **handle) {
   const cg_plugin_api *api = d->api;

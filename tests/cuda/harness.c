@@ -77,6 +77,23 @@ void th_unload(th_plugin *t) {
   memset(t, 0, sizeof *t);
 }
 
+int th_start(th_plugin *t, int argc, char **argv) {
+  if (argc < 2 || th_load(t, argv[1]) != 0) return 1;
+  int o = th_open(t);
+  if (o == 1) {
+    printf("SKIP: no CUDA device\n");
+    th_unload(t);
+    return SKIP_CODE;
+  }
+  return o != 0 ? 1 : 0;
+}
+
+int th_finish(th_plugin *t) {
+  th_unload(t);
+  printf("%s: %d failure(s)\n", th_failures ? "FAILED" : "ok", th_failures);
+  return th_failures ? 1 : 0;
+}
+
 void *th_build(th_plugin *t, const cg_ir_program *prog) {
   char err[512];
   char *src = NULL, *text = NULL;
@@ -107,6 +124,30 @@ done:
   if (blob) t->api->release(blob);
   free(text);
   return handle;
+}
+
+cg_pstatus th_launch(th_plugin *t, void *h, const cg_ir_program *p, void **bufs, const int64_t *vars,
+                     double *time_s) {
+  cg_launch_args a = {sizeof a, p->nparams, bufs, NULL, p->nvars, 0, vars, {0}, {0}, time_s};
+  memcpy(a.global, p->global, sizeof a.global);
+  memcpy(a.local, p->local, sizeof a.local);
+  return t->api->launch(t->dev, h, &a);
+}
+
+void *th_upload(th_plugin *t, const void *src, size_t bytes) {
+  void *b = NULL;
+  CHECK(t->api->mem_alloc(t->dev, bytes, &b) == CG_P_OK, "mem_alloc: %s", last_error);
+  if (b && src) CHECK(t->api->copy_in(t->dev, b, 0, src, bytes) == CG_P_OK, "copy_in: %s", last_error);
+  return b;
+}
+
+void th_download(th_plugin *t, void *dst, void *buf, size_t bytes) {
+  CHECK(t->api->copy_out(t->dev, dst, buf, 0, bytes) == CG_P_OK, "copy_out: %s", last_error);
+}
+
+int th_close(double got, double want, double rel, double abs_tol) {
+  if (isnan(want)) return isnan(got);
+  return fabs(got - want) <= abs_tol + rel * fabs(want);
 }
 
 int32_t th_op(cg_ir_builder *b, cg_ir_op op, cg_ir_type t, int n, int32_t a, int32_t c,

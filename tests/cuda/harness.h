@@ -29,8 +29,28 @@ int th_load(th_plugin *t, const char *path);
 int th_open(th_plugin *t);
 void th_unload(th_plugin *t);
 
+/* Start of a test's main(): load the plugin named by argv[1] and open device 0. Returns
+ * 0 when ready, SKIP_CODE without a device (SKIP printed, plugin unloaded), 1 on error;
+ * main returns any nonzero value as its exit code. */
+int th_start(th_plugin *t, int argc, char **argv);
+/* End of main(): unload, print the failure count; returns the exit code (0 or 1). */
+int th_finish(th_plugin *t);
+
 /* Render + compile + load prog. Returns the program handle or NULL (message printed). */
 void *th_build(th_plugin *t, const cg_ir_program *prog);
+/* Launch h (built from p) with p's grid and work-group, one buffer per parameter and
+ * one value per variable. Returns the plugin status; does not synchronize. */
+cg_pstatus th_launch(th_plugin *t, void *h, const cg_ir_program *p, void **bufs, const int64_t *vars,
+                     double *time_s);
+
+/* A device buffer of `bytes`, filled from src unless src is NULL (checked: a failure
+ * counts and may return NULL). */
+void *th_upload(th_plugin *t, const void *src, size_t bytes);
+/* Copy `bytes` from buf to dst (checked). */
+void th_download(th_plugin *t, void *dst, void *buf, size_t bytes);
+
+/* |got - want| <= abs_tol + rel * |want|; a NaN want needs a NaN got. */
+int th_close(double got, double want, double rel, double abs_tol);
 
 /* Failure counter with a printed line per failing check. */
 extern int th_failures;

@@ -77,10 +77,7 @@ static void chain_args(chain *c) {
 static void *alloc_fill(float v0, float step) {
   float h[N + 16];
   for (int i = 0; i < N + 16; i++) h[i] = v0 + step * (float)i;
-  void *b = NULL;
-  CHECK(T.api->mem_alloc(T.dev, sizeof h, &b) == CG_P_OK, "alloc: %s", th_last_error());
-  CHECK(T.api->copy_in(T.dev, b, 0, h, sizeof h) == CG_P_OK, "copy_in: %s", th_last_error());
-  return b;
+  return th_upload(&T, h, sizeof h);
 }
 
 static void clear(void *b) {
@@ -91,7 +88,7 @@ static void clear(void *b) {
 
 static void result(void *b, float *out) {
   CHECK(T.api->synchronize(T.dev) == CG_P_OK, "sync: %s", th_last_error());
-  CHECK(T.api->copy_out(T.dev, out, b, 0, sizeof(float) * N) == CG_P_OK, "copy_out: %s", th_last_error());
+  th_download(&T, out, b, sizeof(float) * N);
 }
 
 /* Host reference of r for chain c whose a holds a0 + i*step (read from off_a), with
@@ -114,14 +111,8 @@ static int same(const float *x, const float *y, const char *what) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || th_load(&T, argv[1]) != 0) return 1;
-  int o = th_open(&T);
-  if (o == 1) {
-    printf("SKIP: no CUDA device\n");
-    th_unload(&T);
-    return SKIP_CODE;
-  }
-  if (o != 0) return 1;
+  int rc = th_start(&T, argc, argv);
+  if (rc) return rc;
   if (!T.api->graph_create || !T.api->graph_launch || !T.api->graph_free) {
     CHECK(0, "the cuda plugin must fill the graph slot");
     th_unload(&T);
@@ -188,7 +179,5 @@ int main(int argc, char **argv) {
   if (h2) T.api->program_unload(T.dev, h2);
   free(p1);
   free(p2);
-  th_unload(&T);
-  printf("%s: %d failure(s)\n", th_failures ? "FAILED" : "ok", th_failures);
-  return th_failures ? 1 : 0;
+  return th_finish(&T);
 }

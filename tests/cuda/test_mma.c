@@ -66,10 +66,8 @@ static int mm_setup(mm *m, mm_kernel kern, int M, int N, int K, cg_ir_scalar dt,
 }
 
 static int mm_launch(mm *m, double *time_s) {
-  cg_launch_args a = {sizeof a, 3, m->buf, NULL, 0, 0, NULL, {0}, {0}, time_s};
-  memcpy(a.global, m->p->global, sizeof a.global);
-  memcpy(a.local, m->p->local, sizeof a.local);
-  return T.api->launch(T.dev, m->h, &a) == CG_P_OK && T.api->synchronize(T.dev) == CG_P_OK ? 0 : -1;
+  cg_pstatus st = th_launch(&T, m->h, m->p, m->buf, NULL, time_s);
+  return st == CG_P_OK && T.api->synchronize(T.dev) == CG_P_OK ? 0 : -1;
 }
 
 static void mm_free(mm *m) {
@@ -87,8 +85,7 @@ static int mm_check(const mm *m, cg_ir_scalar dt, int i, int j) {
   double want = 0;
   for (int k = 0; k < m->K; k++)
     want += (double)from16(dt, m->a[(size_t)i * m->K + k]) * from16(dt, m->b[(size_t)j * m->K + k]);
-  double got = m->c[(size_t)i * m->N + j];
-  return fabs(got - want) <= 1e-3 + 1e-3 * fabs(want);
+  return th_close(m->c[(size_t)i * m->N + j], want, 1e-3, 1e-3);
 }
 
 static void test_matmul(mm_kernel kern, const char *kname, cg_ir_scalar dt) {
@@ -159,17 +156,11 @@ static int bench(int n) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || th_load(&T, argv[1]) != 0) return 1;
-  int o = th_open(&T);
-  if (o == 1) {
-    printf("SKIP: no CUDA device\n");
-    th_unload(&T);
-    return SKIP_CODE;
-  }
-  if (o != 0) return 1;
+  int rc = th_start(&T, argc, argv);
+  if (rc) return rc;
   srand(7);
   if (argc > 2 && !strcmp(argv[2], "bench")) {
-    int rc = bench(argc > 3 ? atoi(argv[3]) : 4096);
+    rc = bench(argc > 3 ? atoi(argv[3]) : 4096);
     th_unload(&T);
     return rc;
   }
@@ -182,7 +173,5 @@ int main(int argc, char **argv) {
   test_matmul(mma_matmul_ir, "global", CG_IR_BFLOAT16);
   test_matmul(mma_matmul_smem_ir, "shared", CG_IR_FLOAT16);
   test_matmul(mma_matmul_smem_ir, "shared", CG_IR_BFLOAT16);
-  th_unload(&T);
-  printf("%s: %d failure(s)\n", th_failures ? "FAILED" : "ok", th_failures);
-  return th_failures ? 1 : 0;
+  return th_finish(&T);
 }

@@ -14,16 +14,6 @@
 static th_plugin T;
 static cg_ir_type f32t, i32t, boolt;
 
-static void *upload(const void *host, size_t bytes) {
-  void *b = NULL;
-  CHECK(T.api->mem_alloc(T.dev, bytes, &b) == CG_P_OK, "mem_alloc: %s", th_last_error());
-  if (b && host) CHECK(T.api->copy_in(T.dev, b, 0, host, bytes) == CG_P_OK, "copy_in: %s", th_last_error());
-  return b;
-}
-static void download(void *dst, void *buf, size_t bytes) {
-  CHECK(T.api->copy_out(T.dev, dst, buf, 0, bytes) == CG_P_OK, "copy_out: %s", th_last_error());
-}
-
 /* Finish and free the builder; build, launch once with the program's dims. */
 static int run(cg_ir_builder *b, void **bufs, const int64_t *vars, double *time_s) {
   cg_ir_program *p = cg_irb_finish(b);
@@ -35,10 +25,7 @@ static int run(cg_ir_builder *b, void **bufs, const int64_t *vars, double *time_
   void *h = th_build(&T, p);
   int ok = h != NULL;
   if (h) {
-    cg_launch_args a = {sizeof a, p->nparams, bufs, NULL, p->nvars, 0, vars, {0}, {0}, time_s};
-    memcpy(a.global, p->global, sizeof a.global);
-    memcpy(a.local, p->local, sizeof a.local);
-    ok = T.api->launch(T.dev, h, &a) == CG_P_OK;
+    ok = th_launch(&T, h, p, bufs, vars, time_s) == CG_P_OK;
     CHECK(ok, "launch %s: %s", p->name, th_last_error());
     CHECK(T.api->synchronize(T.dev) == CG_P_OK, "sync %s: %s", p->name, th_last_error());
     T.api->program_unload(T.dev, h);
@@ -50,11 +37,6 @@ static int run(cg_ir_builder *b, void **bufs, const int64_t *vars, double *time_
 }
 
 static float frand(float lo, float hi) { return lo + (hi - lo) * (float)rand() / (float)RAND_MAX; }
-
-static int close_enough(double got, double want, double rel, double abs_tol) {
-  if (isnan(want)) return isnan(got);
-  return fabs(got - want) <= abs_tol + rel * fabs(want);
-}
 
 static uint32_t launch1(cg_ir_builder *b, uint32_t groups, uint32_t local) {
   uint32_t g[3] = {groups, 1, 1}, l[3] = {local, 1, 1};
@@ -98,11 +80,11 @@ static void test_elementwise(void) {
   s = th_op(b, CG_IR_MULACC, f32t, 3, x, y, s, 0);
   th_op(b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 3, th_at(b, O, i), s, gate, 0);
   launch1(b, 8, 128); /* 1024 threads for 1000 elements */
-  void *bufs[3] = {upload(a, sizeof a), upload(bv, sizeof bv), upload(out, sizeof out)};
+  void *bufs[3] = {th_upload(&T, a, sizeof a), th_upload(&T, bv, sizeof bv), th_upload(&T, out, sizeof out)};
   int64_t vars[1] = {N};
   double t = -1;
   if (run(b, bufs, vars, &t)) {
-    download(out, bufs[2], sizeof out);
+    th_download(&T, out, bufs[2], sizeof out);
     CHECK(t > 0 && t < 1, "kernel time %g s", t);
     int bad = 0;
     for (int k = 0; k < N; k++) {
@@ -110,7 +92,7 @@ static void test_elementwise(void) {
       double want = (X < Y ? exp2(X) * sin(Y) : sqrt(yy) / (X + 3)) + fmax(X, trunc(Y)) +
                     log2(yy) - 1 / (X + 3);
       want = X * Y + want;
-      if (!close_enough(out[k], want, 1e-5, 1e-5) && bad++ < 5)
+      if (!th_close(out[k], want, 1e-5, 1e-5) && bad++ < 5)
         CHECK(0, "elementwise[%d] = %.9g, want %.9g", k, out[k], want);
     }
     printf("elementwise f32: %d/%d mismatches, kernel %.1f us\n", bad, N, t * 1e6);
@@ -142,15 +124,15 @@ static void test_rowsum(void) {
   th_op(b, CG_IR_ENDRANGE, vt, 1, k, 0, 0, 0);
   th_op(b, CG_IR_STORE, vt, 2, th_at(b, O, r), th_op(b, CG_IR_LOAD, f32t, 1, ap, 0, 0, 0), 0, 0);
   launch1(b, R / 64, 64);
-  void *bufs[2] = {upload(x, sizeof(float) * R * K), upload(NULL, sizeof out)};
+  void *bufs[2] = {th_upload(&T, x, sizeof(float) * R * K), th_upload(&T, NULL, sizeof out)};
   int64_t vars[1] = {K};
   if (run(b, bufs, vars, NULL)) {
-    download(out, bufs[1], sizeof out);
+    th_download(&T, out, bufs[1], sizeof out);
     int bad = 0;
     for (int i = 0; i < R; i++) {
       float want = 0;
       for (int j = 0; j < K; j++) want += x[i * K + j];
-      if (!close_enough(out[i], want, 1e-5, 1e-5) && bad++ < 5)
+      if (!th_close(out[i], want, 1e-5, 1e-5) && bad++ < 5)
         CHECK(0, "rowsum[%d] = %.9g, want %.9g", i, out[i], want);
     }
     printf("rowsum (DEFINE_REG + RANGE): %d/%d mismatches\n", bad, R);
@@ -190,14 +172,14 @@ static void test_group_reduce(void) {
   th_op(b, CG_IR_STORE, vt, 2, th_at(b, O, g), th_op(b, CG_IR_LOAD, f32t, 1, th_at(b, sh, ic(b, 0)), 0, 0, 0), 0, 0);
   th_op(b, CG_IR_ENDIF, vt, 1, iff, 0, 0, 0);
   launch1(b, G, L);
-  void *bufs[2] = {upload(x, sizeof x), upload(NULL, sizeof out)};
+  void *bufs[2] = {th_upload(&T, x, sizeof x), th_upload(&T, NULL, sizeof out)};
   if (run(b, bufs, NULL, NULL)) {
-    download(out, bufs[1], sizeof out);
+    th_download(&T, out, bufs[1], sizeof out);
     int bad = 0;
     for (int i = 0; i < G; i++) {
       double want = 0;
       for (int j = 0; j < L; j++) want += x[i * L + j];
-      if (!close_enough(out[i], want, 1e-5, 1e-4) && bad++ < 5)
+      if (!th_close(out[i], want, 1e-5, 1e-4) && bad++ < 5)
         CHECK(0, "group_reduce[%d] = %.9g, want %.9g", i, out[i], want);
     }
     printf("group reduce (local memory + barrier): %d/%d mismatches\n", bad, G);
@@ -232,12 +214,12 @@ static void test_half(cg_ir_scalar dt) {
   th_op(b, CG_IR_STORE, vt, 2, th_at(b, E, i), th_op(b, CG_IR_EXP2, ht, 1, x, 0, 0, 0), 0, 0);
   th_op(b, CG_IR_STORE, vt, 2, th_at(b, F, i), th_op(b, CG_IR_CAST, f32t, 1, s, 0, 0, 0), 0, 0);
   launch1(b, N / 128, 128);
-  void *bufs[5] = {upload(a, sizeof a), upload(bv, sizeof bv), upload(NULL, sizeof o),
-                   upload(NULL, sizeof e), upload(NULL, sizeof f)};
+  void *bufs[5] = {th_upload(&T, a, sizeof a), th_upload(&T, bv, sizeof bv), th_upload(&T, NULL, sizeof o),
+                   th_upload(&T, NULL, sizeof e), th_upload(&T, NULL, sizeof f)};
   if (run(b, bufs, NULL, NULL)) {
-    download(o, bufs[2], sizeof o);
-    download(e, bufs[3], sizeof e);
-    download(f, bufs[4], sizeof f);
+    th_download(&T, o, bufs[2], sizeof o);
+    th_download(&T, e, bufs[3], sizeof e);
+    th_download(&T, f, bufs[4], sizeof f);
     double ulp = bf ? 1.0 / 128 : 1.0 / 1024;
     int bad = 0;
     for (int k = 0; k < N; k++) {
@@ -246,7 +228,7 @@ static void test_half(cg_ir_scalar dt) {
       float want = bf ? th_b2f(th_f2b(p + X)) : th_h2f(th_f2h(p + X));
       float got = bf ? th_b2f(o[k]) : th_h2f(o[k]);
       float ge = bf ? th_b2f(e[k]) : th_h2f(e[k]);
-      int ok = close_enough(got, want, ulp, 1e-3) && close_enough(ge, exp2(X), ulp, 1e-6) &&
+      int ok = th_close(got, want, ulp, 1e-3) && th_close(ge, exp2(X), ulp, 1e-6) &&
                f[k] == got;
       if (!ok && bad++ < 5)
         CHECK(0, "%s[%d]: a*b+a = %g (want %g), exp2 = %g (want %g), cast %g",
@@ -291,12 +273,12 @@ static void test_intdiv(cg_ir_scalar dt) {
   th_op(b, CG_IR_STORE, vt, 2, th_at(b, R, i), th_op(b, CG_IR_MOD, t, 2, x, y, 0, 0), 0, 0);
   th_op(b, CG_IR_STORE, vt, 2, th_at(b, L, i), th_op(b, CG_IR_CMPLT, boolt, 2, x, y, 0, 0), 0, 0);
   launch1(b, N / 64, 64);
-  void *bufs[5] = {upload(ha, N * es), upload(hb, N * es), upload(NULL, N * es),
-                   upload(NULL, N * es), upload(NULL, N)};
+  void *bufs[5] = {th_upload(&T, ha, N * es), th_upload(&T, hb, N * es), th_upload(&T, NULL, N * es),
+                   th_upload(&T, NULL, N * es), th_upload(&T, NULL, N)};
   if (run(b, bufs, NULL, NULL)) {
-    download(hq, bufs[2], N * es);
-    download(hr, bufs[3], N * es);
-    download(lt, bufs[4], N);
+    th_download(&T, hq, bufs[2], N * es);
+    th_download(&T, hr, bufs[3], N * es);
+    th_download(&T, lt, bufs[4], N);
     int bad = 0;
     for (int k = 0; k < N; k++) {
       int64_t gq = 0, gr = 0;
@@ -331,9 +313,9 @@ static void test_gated_load(void) {
   int32_t v = th_op(b, CG_IR_LOAD, f32t, 3, th_at(b, A, i), gate, fc(b, -7), 0);
   th_op(b, CG_IR_STORE, cg_ir_t(CG_IR_VOID), 2, th_at(b, O, i), v, 0, 0);
   launch1(b, N / 128, 128);
-  void *bufs[2] = {upload(a, sizeof a), upload(NULL, sizeof out)};
+  void *bufs[2] = {th_upload(&T, a, sizeof a), th_upload(&T, NULL, sizeof out)};
   if (run(b, bufs, NULL, NULL)) {
-    download(out, bufs[1], sizeof out);
+    th_download(&T, out, bufs[1], sizeof out);
     int bad = 0;
     for (int k = 0; k < N; k++)
       if (out[k] != (k % 3 ? a[k] : -7.0f) && bad++ < 5) CHECK(0, "gated[%d] = %g", k, out[k]);
@@ -348,7 +330,7 @@ static void test_copies(void) {
   size_t n = ((size_t)20 << 20) + 3, off = 5;
   unsigned char *h = malloc(n), *back = malloc(n);
   for (size_t i = 0; i < n; i++) h[i] = (unsigned char)(i * 131 + 7);
-  void *b1 = upload(NULL, n + off), *b2 = upload(NULL, n), *z = NULL;
+  void *b1 = th_upload(&T, NULL, n + off), *b2 = th_upload(&T, NULL, n), *z = NULL;
   CHECK(T.api->copy_in(T.dev, b1, off, h, n) == CG_P_OK, "copy_in: %s", th_last_error());
   CHECK(T.api->copy_d2d(T.dev, b2, 0, b1, off, n) == CG_P_OK, "d2d: %s", th_last_error());
   memset(back, 0, n);
@@ -414,9 +396,9 @@ static void test_wmma(int shape) {
     th_op(b, CG_IR_STORE, vt, 2, th_at(b, D, lin(b, rows[k / 2], cols[k % 2], 8)),
           th_op(b, CG_IR_GEP, f32t, 1, W, 0, 0, k), 0, 0);
   launch1(b, 1, 32);
-  void *bufs[3] = {upload(a, sizeof a), upload(bm, sizeof bm), upload(NULL, sizeof d)};
+  void *bufs[3] = {th_upload(&T, a, sizeof a), th_upload(&T, bm, sizeof bm), th_upload(&T, NULL, sizeof d)};
   if (run(b, bufs, NULL, NULL)) {
-    download(d, bufs[2], sizeof d);
+    th_download(&T, d, bufs[2], sizeof d);
     int bad = 0;
     for (int i = 0; i < 16; i++)
       for (int j = 0; j < 8; j++) {
@@ -424,7 +406,7 @@ static void test_wmma(int shape) {
         for (int k = 0; k < 16; k++)
           want += (double)(bf ? th_b2f(a[i * 16 + k]) : th_h2f(a[i * 16 + k])) *
                   (bf ? th_b2f(bm[k * 8 + j]) : th_h2f(bm[k * 8 + j]));
-        if (!close_enough(d[i * 8 + j], want, 1e-3, 1e-4) && bad++ < 5)
+        if (!th_close(d[i * 8 + j], want, 1e-3, 1e-4) && bad++ < 5)
           CHECK(0, "wmma %s D[%d][%d] = %g, want %g", bf ? "bf16" : "f16", i, j, d[i * 8 + j], want);
       }
     printf("wmma m16n8k16 %s: %d/128 mismatches\n", bf ? "bf16" : "f16", bad);
@@ -473,13 +455,13 @@ static void test_vecmem(void) {
   cg_irb_free(b);
   void *h = th_build(&T, p);
   CHECK(h != NULL, "building the vector kernel failed");
-  void *bufs[4] = {upload(NULL, sizeof out), upload(in, sizeof in), upload(NULL, sizeof hout), upload(hin, sizeof hin)};
+  void *bufs[4] = {th_upload(&T, NULL, sizeof out), th_upload(&T, in, sizeof in), th_upload(&T, NULL, sizeof hout), th_upload(&T, hin, sizeof hin)};
   size_t offs[3][4] = {{0, 0, 0, 0}, {16, 32, 16, 32}, {4, 12, 2, 6}}; /* aligned, aligned, misaligned */
   int bad = 0;
   for (int c = 0; c < 3 && h; c++) {
     if (launch_off(p, h, bufs, offs[c]) != 0) break;
-    download(out, bufs[0], sizeof out);
-    download(hout, bufs[2], sizeof hout);
+    th_download(&T, out, bufs[0], sizeof out);
+    th_download(&T, hout, bufs[2], sizeof hout);
     for (int k = 0; k < F; k++)
       if (out[k + offs[c][0] / 4] != 2 * in[k + offs[c][1] / 4] && bad++ < 5)
         CHECK(0, "vec f32x4 (offsets %zu/%zu) [%d] = %g, want %g", offs[c][0], offs[c][1], k, out[k + offs[c][0] / 4],
@@ -536,9 +518,9 @@ static void test_big_smem(void) {
   th_op(b, CG_IR_STORE, vt, 2, th_at(b, O, th_op(b, CG_IR_ADD, i32t, 2, base, e3, 0, 0)), r, 0, 0);
   th_op(b, CG_IR_ENDRANGE, vt, 1, j3, 0, 0, 0);
   launch1(b, G, L);
-  void *bufs[2] = {upload(x, sizeof(float) * G * S), upload(NULL, sizeof(float) * G * S)};
+  void *bufs[2] = {th_upload(&T, x, sizeof(float) * G * S), th_upload(&T, NULL, sizeof(float) * G * S)};
   if (run(b, bufs, NULL, NULL)) {
-    download(out, bufs[1], sizeof(float) * G * S);
+    th_download(&T, out, bufs[1], sizeof(float) * G * S);
     int bad = 0;
     for (int gg = 0; gg < G; gg++)
       for (int k = 0; k < S; k++) {
@@ -569,14 +551,8 @@ static void test_compile_error(void) {
 }
 
 int main(int argc, char **argv) {
-  if (argc < 2 || th_load(&T, argv[1]) != 0) return 1;
-  int o = th_open(&T);
-  if (o == 1) {
-    printf("SKIP: no CUDA device\n");
-    th_unload(&T);
-    return SKIP_CODE;
-  }
-  if (o != 0) return 1;
+  int rc = th_start(&T, argc, argv);
+  if (rc) return rc;
   srand(42);
   f32t = cg_ir_t(CG_IR_FLOAT32), i32t = cg_ir_t(CG_IR_INT32), boolt = cg_ir_t(CG_IR_BOOL);
   test_copies();
@@ -593,7 +569,5 @@ int main(int argc, char **argv) {
   test_vecmem();
   test_big_smem();
   test_compile_error();
-  th_unload(&T);
-  printf("%s: %d failure(s)\n", th_failures ? "FAILED" : "ok", th_failures);
-  return th_failures ? 1 : 0;
+  return th_finish(&T);
 }

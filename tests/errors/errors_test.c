@@ -13,6 +13,8 @@
 
 #include <cgrad/cgrad.h>
 
+#include "../common/backend_arg.h"
+
 static char why[512]; /* reason of the current check's failure */
 
 /* ---- helpers ---- */
@@ -300,14 +302,7 @@ int main(int argc, char **argv) {
     if (o == 'b') be = optarg;
     if (o == 'v') verbose = true;
   }
-  if (be && cg_set_default_device(be) != CG_OK) {
-    printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
-    return 77;
-  }
-  if (!be && !cg_default_device()) {
-    printf("SKIP: no device opens (%s)\n", cg_last_error());
-    return 77;
-  }
+  if (test_open_backend(be)) return TEST_SKIP;
   int pass = 0, fail = 0;
   for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
     if (run_check(&checks[i], verbose)) pass++;

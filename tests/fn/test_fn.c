@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cgrad/cgrad.h"
+#include "../common/backend_arg.h"
 
 static int failures;
 
@@ -474,6 +475,20 @@ static void test_matmul(void) {
     }
   EXPECT("linear", cg_linear(tf(a, 3, (int64_t[]){B, M, K}), tf(b, 2, (int64_t[]){N, K}), tf(bias, 1, (int64_t[]){N})),
          l, B * M * N, 1e-5);
+  /* 16-bit floats: products and sum in float32, one rounding at the end (torch's rule).
+   * x = 1 + 3u (u = 2^-10 for f16, 2^-7 for bf16): x*x - 1 = 6u + 9u^2 survives the final
+   * rounding as 6u + 2u^2 (f16: 6u + 2^-17, bf16: 6u + 2^-11); rounding x*x to 16 bits
+   * first would give 6u. */
+  for (int h = 0; h < 2; h++) {
+    double u = h ? 0x1p-7 : 0x1p-10, want = 6 * u + (h ? 0x1p-11 : 0x1p-17);
+    float va[2] = {(float)(1 + 3 * u), 1}, vb[2] = {(float)(1 + 3 * u), -1};
+    cg_dtype dt = h ? CG_BFLOAT16 : CG_FLOAT16;
+    cg_tensor *x16 = cg_cast(tf(va, 2, (int64_t[]){1, 2}), dt), *y16 = cg_cast(tf(vb, 2, (int64_t[]){2, 1}), dt);
+    EXPECT(h ? "matmul bf16 sums in float32" : "matmul f16 sums in float32", cg_matmul(x16, y16), &want, 1, 0);
+    EXPECT(h ? "linear bf16 sums in float32" : "linear f16 sums in float32",
+           cg_linear(x16, cg_reshape(y16, 2, (int64_t[]){1, 2}), NULL), &want, 1, 0);
+    CHECK(cg_tensor_dtype(cg_matmul(x16, y16)) == dt, "16-bit matmul keeps its dtype");
+  }
   free(a);
   free(b);
   free(bias);
@@ -819,10 +834,7 @@ static void test_errors(void) {
 }
 
 int main(void) {
-  if (!cg_default_device()) {
-    printf("SKIP: no device (%s)\n", cg_last_error());
-    return 77;
-  }
+  if (test_open_backend(NULL)) return TEST_SKIP;
   printf("device %s\n", cg_default_device());
   test_creation();
   test_random();

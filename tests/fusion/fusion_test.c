@@ -15,7 +15,8 @@
 
 #include <cgrad/cgrad.h>
 
-static int n_pass, n_fail;
+#include "../common/backend_arg.h"
+#include "../common/tally.h"
 
 /* Deterministic data in [-1, 1). */
 static void fill(float *v, int n, uint32_t seed) {
@@ -35,22 +36,6 @@ static cg_tensor *input(const float *v, int ndim, int64_t d0, int64_t d1) {
     return NULL;
   }
   return t;
-}
-
-static void check(bool ok, const char *name, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...) {
-  if (ok) {
-    n_pass++;
-    return;
-  }
-  n_fail++;
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL %-18s ", name);
-  vprintf(fmt, ap);
-  printf(" [%s]\n", cg_last_error());
-  va_end(ap);
 }
 
 /* Realizes out; returns the number of kernels launched (-1 on error). */
@@ -179,23 +164,14 @@ static void test_softmax(void) {
 }
 
 int main(int argc, char **argv) {
-  const char *be = NULL;
-  for (int o; (o = getopt(argc, argv, "b:")) != -1;)
-    if (o == 'b') be = optarg;
+  const char *be = test_backend_arg(argc, argv);
   char first[64] = "";
   const char *env = getenv("CG_TEST_BACKENDS");
   if (!be && env && *env) {
     snprintf(first, sizeof first, "%.*s", (int)strcspn(env, ","), env);
     be = first;
   }
-  if (be && cg_set_default_device(be) != CG_OK) {
-    printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
-    return 77;
-  }
-  if (!be && !cg_default_device()) {
-    printf("SKIP: no device opens (%s)\n", cg_last_error());
-    return 77;
-  }
+  if (test_open_backend(be)) return TEST_SKIP;
   test_relu_linear();
   test_mul_add_sum();
   test_chain10();

@@ -28,16 +28,7 @@
 #include "hip_impl.h"
 #include "kt.h"
 
-static int fails;
-#define CHECK(cond, ...)                                           \
-  do {                                                             \
-    if (!(cond)) {                                                 \
-      fails++;                                                     \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-      fprintf(stderr, __VA_ARGS__);                                \
-      fprintf(stderr, "\n");                                       \
-    }                                                              \
-  } while (0)
+#include "../common/check.h"
 
 /* Host services that keep the last error message. */
 static char g_err[16384];
@@ -202,30 +193,7 @@ static int t_targets(void) {
   return fails ? 1 : 0;
 }
 
-static int t_device(const char *path) {
-  kt_dev d = {.tag = "hip"};
-  if (kt_load(&d, path)) return 1;
-  CHECK(!strcmp(d.api->id, "hip"), "api id %s", d.api->id);
-  int count = -1;
-  CHECK(d.api->device_count(d.ctx, &count) == CG_P_OK && count >= 0, "device_count");
-  if (count == 0) {
-    void *dev = NULL;
-    cg_device_props props = {.struct_size = sizeof props};
-    CHECK(d.api->device_open(d.ctx, 0, &dev) == CG_P_ERR_NODEV && !dev, "device_open without a device");
-    CHECK(strstr(kt_last_error(), "no HIP device") != NULL, "message: %s", kt_last_error());
-    CHECK(d.api->device_props(d.ctx, 0, &props) == CG_P_ERR_NODEV, "device_props without a device");
-    printf("hip device: no HIP device (%s): the clean no-device path passed\n", kt_last_error());
-  } else {
-    int r = kt_open(&d, 0);
-    CHECK(r == 0, "open device 0: %s", kt_last_error());
-    if (r == 0) {
-      printf("hip device: %s (%s)\n", d.props.name, d.props.arch);
-      fails += kt_suite(&d);
-    }
-  }
-  kt_unload(&d);
-  return fails ? 1 : 0;
-}
+static int t_device(const char *path) { return kt_device_test(path, "hip", "no HIP device") ? 1 : 0; }
 
 /* The CUDA plugin's table with render replaced by the HIP renderer. */
 static cg_pstatus hip_render_for_cuda(void *dev, const cg_ir_program *prog, char **src, const char **lang) {

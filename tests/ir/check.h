@@ -3,16 +3,7 @@
 #define CG_IR_TEST_CHECK_H
 #include <stdio.h>
 
-static int g_failures;
-#define CHECK(cond, ...)                                            \
-  do {                                                              \
-    if (!(cond)) {                                                  \
-      g_failures++;                                                 \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                 \
-      fprintf(stderr, "\n");                                        \
-    }                                                               \
-  } while (0)
+#include "../common/check.h"
 
 /* Deterministic xorshift64 for fuzzing. */
 static unsigned long long g_rng = 0x9e3779b97f4a7c15ull;

@@ -16,19 +16,6 @@
 
 #define SEP "### expect\n"
 
-static char *read_file(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = malloc((size_t)n + 1);
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) n = 0;
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
 /* Parses text, failing the test with the parser's message if it does not parse. */
 static cg_ir_program *parse_ok(const char *text, const char *what) {
   char err[256];
@@ -44,7 +31,7 @@ static int same_program(const cg_ir_program *a, const cg_ir_program *b) {
 static void golden_one(const char *dir, const char *name, int update) {
   char path[1024], err[256];
   snprintf(path, sizeof path, "%s/%s", dir, name);
-  char *text = read_file(path);
+  char *text = test_read_file(path);
   char *sep = text ? strstr(text, SEP) : NULL;
   CHECK(sep != NULL, "%s: cannot read or no '%s'", path, "### expect");
   if (!sep) return free(text);
@@ -151,7 +138,7 @@ static void test_parse_errors(void) {
 static void test_parse_fuzz(void) {
   char path[1024];
   snprintf(path, sizeof path, "%s/local.cgir", CG_IR_GOLDEN_DIR);
-  char *text = read_file(path);
+  char *text = test_read_file(path);
   CHECK(text != NULL, "cannot read %s", path);
   if (!text) return;
   char *sep = strstr(text, SEP);
@@ -189,7 +176,7 @@ int main(int argc, char **argv) {
     test_parse_errors();
     test_parse_fuzz();
   }
-  if (g_failures) fprintf(stderr, "%d check(s) failed\n", g_failures);
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
   else printf("ir_text: ok\n");
-  return g_failures != 0;
+  return fails != 0;
 }

@@ -244,7 +244,7 @@ int main(void) {
     test_fuzz(p);
   }
   free(p);
-  if (g_failures) fprintf(stderr, "%d check(s) failed\n", g_failures);
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
   else printf("ir_verify: ok\n");
-  return g_failures != 0;
+  return fails != 0;
 }

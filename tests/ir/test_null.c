@@ -54,7 +54,7 @@ int main(void) {
   free(prog);
   /* buf is left allocated on purpose: shutdown must free it (LeakSanitizer checks) */
   plug_close(&p);
-  if (g_failures) fprintf(stderr, "%d check(s) failed\n", g_failures);
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
   else printf("ir_null: ok\n");
-  return g_failures != 0;
+  return fails != 0;
 }

@@ -723,7 +723,7 @@ int main(void) {
   test_fuzz();
   test_struct_sizes();
   plug_close(&P);
-  if (g_failures) fprintf(stderr, "%d check(s) failed\n", g_failures);
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
   else printf("ir_ref: ok\n");
-  return g_failures != 0;
+  return fails != 0;
 }

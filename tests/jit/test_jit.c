@@ -17,17 +17,8 @@
 
 #include "cgrad/cgrad.h"
 #include "cgrad/nn.h"
-
-static int fails;
-#define CHECK(c, ...)                                            \
-  do {                                                           \
-    if (!(c)) {                                                  \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);       \
-      fprintf(stderr, __VA_ARGS__);                              \
-      fprintf(stderr, "\n");                                     \
-      fails++;                                                   \
-    }                                                            \
-  } while (0)
+#include "../common/backend_arg.h"
+#include "../common/check.h"
 
 enum { B = 8, HW = 8, CLS = 4, STEPS = 7, LR_STEP = 4, NW = 8 };
 
@@ -174,14 +165,7 @@ static void check_mismatch(cg_jit *j, net *n) {
 
 int main(int argc, char **argv) {
   const char *dev = argc > 1 ? argv[1] : NULL;
-  if (dev && cg_set_default_device(dev) != CG_OK) {
-    printf("SKIP: device %s: %s\n", dev, cg_last_error());
-    return 77;
-  }
-  if (!cg_default_device()) {
-    printf("SKIP: no device: %s\n", cg_last_error());
-    return 77;
-  }
+  if (test_open_backend(dev)) return TEST_SKIP;
   bool expect_graph = dev && !strcasecmp(dev, "REF");
   unsetenv("JIT");
 

@@ -7,7 +7,9 @@
  *
  * The step: single-head attention, d = 16, cache of T = 128. It writes k/v into the
  * caches at row pos (where(row == pos), cg_assign: state), attends over rows <= pos
- * (mask arange < pos + 1), and reads back the K row at pos with cg_slice_var.
+ * (mask arange < pos + 1), and reads back the K row at pos with cg_slice_var. A second
+ * run attends over the symbolic-length prefixes K[:pos+1], V[:pos+1] (cg_slice_var_len)
+ * instead of the mask: the replay then binds the reduce loop ends too.
  * usage: test_jit_var [-b BACKEND]. Exit 77 when the backend does not open. */
 #include <math.h>
 #include <stdarg.h>
@@ -19,12 +21,15 @@
 
 #include <cgrad/cgrad.h>
 
+#include "../common/backend_arg.h"
+
 enum { D = 16, T = 128, STEPS = 100 };
 
 #include "../var/decode_ref.h"
 
 typedef struct {
   cg_tensor *K, *V; /* (T, D) caches: state changed with cg_assign */
+  bool symlen;      /* attend over cg_slice_var_len prefixes instead of a mask */
 } cache;
 
 /* in: pos (bound variable), q, k, v (1, D); out: attention (1, D), K[pos] (1, D). */
@@ -37,20 +42,27 @@ static cg_status decode(int nin, cg_tensor *const *in, int nout, cg_tensor **out
   cg_status st = cg_assign(c->K, cg_where(hit, in[2], c->K));
   if (!st) st = cg_assign(c->V, cg_where(hit, in[3], c->V));
   if (st) return st;
-  cg_tensor *s = cg_muls(cg_matmul(in[1], cg_transpose(c->K, 0, 1)), 1.0 / sqrt((double)D));
-  cg_tensor *mask = cg_lt(cg_arange(0, T, 1, CG_INT32), cg_adds(p, 1)); /* (T,): t <= pos */
-  out[0] = cg_matmul(cg_softmax(cg_where(mask, s, cg_full_like(s, -1e30)), -1), c->V);
+  if (c->symlen) { /* rows 0..pos only: a symbolic length */
+    cg_tensor *Kp = cg_slice_var_len(c->K, 0, NULL, cg_adds(p, 1), T);
+    cg_tensor *Vp = cg_slice_var_len(c->V, 0, NULL, cg_adds(p, 1), T);
+    cg_tensor *s = cg_muls(cg_matmul(in[1], cg_transpose(Kp, 0, 1)), 1.0 / sqrt((double)D));
+    out[0] = cg_matmul(cg_softmax(s, -1), Vp);
+  } else {
+    cg_tensor *s = cg_muls(cg_matmul(in[1], cg_transpose(c->K, 0, 1)), 1.0 / sqrt((double)D));
+    cg_tensor *mask = cg_lt(cg_arange(0, T, 1, CG_INT32), cg_adds(p, 1)); /* (T,): t <= pos */
+    out[0] = cg_matmul(cg_softmax(cg_where(mask, s, cg_full_like(s, -1e30)), -1), c->V);
+  }
   out[1] = cg_slice_var(c->K, 0, p, 1);
   return out[0] && out[1] ? CG_OK : CG_ERR_INVALID;
 }
 
-static void test_decode(bool graph_slot) {
+static void test_decode(bool graph_slot, bool symlen) {
   static float Kh[T * D], Vh[T * D];
   float q[D], k[D], v[D], ref[D];
   memset(Kh, 0, sizeof Kh);
   memset(Vh, 0, sizeof Vh);
   cg_scope_push();
-  cache c = {input(Kh, T, D), input(Vh, T, D)};
+  cache c = {input(Kh, T, D), input(Vh, T, D), symlen};
   cg_tensor *pv = cg_var("pos", 0, T - 1);
   cg_jit *jit = cg_jit_new(decode, &c);
   cg_counters after_capture = {0}, c_end = {0};
@@ -95,7 +107,7 @@ static void test_decode(bool graph_slot) {
   /* the caches hold every written row (state copy-backs ran) */
   double ek = max_err(c.K, Kh, T * D), ev = max_err(c.V, Vh, T * D);
   check(ek == 0 && ev == 0, "cache state", "K error %g, V error %g", ek, ev);
-  printf("decode: %d positions, %d replays, %llu graph launches, worst errors %g / %g\n", STEPS, replays,
+  printf("decode%s: %d positions, %d replays, %llu graph launches, worst errors %g / %g\n", symlen ? " over K[:pos+1]" : "", STEPS, replays,
          (unsigned long long)(c_end.graph_launches - after_capture.graph_launches), worst[0], worst[1]);
   cg_jit_free(jit);
   cg_scope_pop();
@@ -119,7 +131,7 @@ static void test_errors(void) {
   memset(Kh, 0, sizeof Kh), memset(Vh, 0, sizeof Vh);
   fill(q, D, 11), fill(k, D, 12), fill(v, D, 13);
   cg_scope_push();
-  cache c = {input(Kh, T, D), input(Vh, T, D)};
+  cache c = {input(Kh, T, D), input(Vh, T, D), false};
   cg_tensor *pv = cg_var("pos", 0, T - 1);
   cg_jit *jit = cg_jit_new(decode, &c);
   for (int pos = 0; pos < 2; pos++) { /* eager + capture */
@@ -149,19 +161,12 @@ static void test_errors(void) {
 
 int main(int argc, char **argv) {
   setenv("CG_NO_CACHE", "1", 1); /* every new IR compiles: the counter sees it */
-  const char *be = NULL;
-  for (int o; (o = getopt(argc, argv, "b:")) != -1;)
-    if (o == 'b') be = optarg;
-  if (be && cg_set_default_device(be) != CG_OK) {
-    printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
-    return 77;
-  }
-  if (!be && !cg_default_device()) {
-    printf("SKIP: no device opens (%s)\n", cg_last_error());
-    return 77;
-  }
+  const char *be = test_backend_arg(argc, argv);
+  if (test_open_backend(be)) return TEST_SKIP;
   const char *g = getenv("JIT_GRAPH");
-  test_decode(be && (!strcmp(be, "REF") || !strcmp(be, "CUDA")) && !(g && !strcmp(g, "0")));
+  bool graph = be && (!strcmp(be, "REF") || !strcmp(be, "CUDA")) && !(g && !strcmp(g, "0"));
+  test_decode(graph, false);
+  test_decode(graph, true);
   test_errors();
   printf("%d passed, %d failed\n", n_pass, n_fail);
   return n_fail ? 1 : 0;

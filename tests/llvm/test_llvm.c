@@ -21,16 +21,7 @@
 #include <cgrad/ir_util.h>
 #include <cgrad/plugin.h>
 
-static int failures;
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fprintf(stderr, "\n");                                                   \
-    }                                                                          \
-  } while (0)
+#include "../common/check.h"
 
 /* ---- plugin harness ------------------------------------------------------------- */
 
@@ -1161,7 +1152,7 @@ static void test_fork(void) {
   pid_t pid = fork();
   if (pid == 0) {
     test_grid();
-    _exit(failures ? 1 : 0);
+    _exit(fails ? 1 : 0);
   }
   int st = 0;
   CHECK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0,
@@ -1211,7 +1202,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(which, "errors")) test_errors();
   if (all || !strcmp(which, "fuzz")) test_fuzz();
   close_plugin();
-  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
   else printf("ok: %s\n", which);
-  return failures ? 1 : 0;
+  return fails ? 1 : 0;
 }

@@ -10,17 +10,7 @@
 
 #include "loader.h"
 
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-  do {                                                                         \
-    if (!(cond)) {                                                             \
-      failures++;                                                              \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                            \
-      fprintf(stderr, "\n");                                                   \
-    }                                                                          \
-  } while (0)
+#include "../common/check.h"
 
 static bool has(const char *hay, const char *needle) { return hay && strstr(hay, needle); }
 
@@ -475,7 +465,7 @@ static void test_cli(const char *tool) {
                         abi, "priority: 20", "version:  0.1-stub",
                         "stubold      loaded", "stale        failed", "?            failed",
                         "4 loaded, 11 failed, 0 disabled, 1 duplicate", "not found:   /nonexistent/dir"};
-  for (size_t i = 0; i < CG_ARRAY_LEN(want); i++) CHECK(has(out, want[i]), "`cgrad plugins` lacks '%s':\n%s", want[i], out);
+  for (size_t i = 0; i < CG_ARRAY_LEN(want); i++) CHECK(has(out, want[i]), "`cgrad plugins` lacks '%s':\n%s", want[i], out ? out : "");
   free(out);
   out = run_tool(tool, "devices", &st);
   const char *want2[] = {"STUBGOOD:0", "STUBGOOD:1", "STUBREF:0", "plugin:        stubgood (priority 20)", "name:          stub device 1 of stubgood",
@@ -483,7 +473,7 @@ static void test_cli(const char *tool) {
                          "local size:    1 (max 1 x 1 x 1), warp 1", "local memory:  0 B", "compute units: 3",
                          "global memory: 1.0 GiB", "tensor cores:  8x8x4 f16", "default device: STUBGOOD:0"};
   CHECK(st == 0, "devices exit %d", st);
-  for (size_t i = 0; i < CG_ARRAY_LEN(want2); i++) CHECK(has(out, want2[i]), "`cgrad devices` lacks '%s':\n%s", want2[i], out);
+  for (size_t i = 0; i < CG_ARRAY_LEN(want2); i++) CHECK(has(out, want2[i]), "`cgrad devices` lacks '%s':\n%s", want2[i], out ? out : "");
   free(out);
   out = run_tool(tool, "--help", &st);
   CHECK(st == 0 && has(out, "usage: cgrad") && has(out, "plugins") && has(out, "CG_PLUGIN_PATH"), "help: %s", out);
@@ -508,7 +498,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: test_loader manifests|devices|default|buffers|programs|diskcache|debug|cli TOOL\n");
     return 2;
   }
-  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
   else printf("ok\n");
-  return failures ? 1 : 0;
+  return fails ? 1 : 0;
 }

@@ -21,16 +21,7 @@
 #include "kt.h"
 #include "metal_impl.h"
 
-static int fails;
-#define CHECK(cond, ...)                                           \
-  do {                                                             \
-    if (!(cond)) {                                                 \
-      fails++;                                                     \
-      fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);         \
-      fprintf(stderr, __VA_ARGS__);                                \
-      fprintf(stderr, "\n");                                       \
-    }                                                              \
-  } while (0)
+#include "../common/check.h"
 
 typedef struct {
   char name[32];
@@ -120,29 +111,6 @@ static void free_kernels(kernel *k, int n) {
   for (int i = 0; i < n; i++) free(k[i].p);
 }
 
-static char *slurp(const char *path) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return NULL;
-  fseek(f, 0, SEEK_END);
-  long n = ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
-  if (s && fread(s, 1, (size_t)n, f) != (size_t)n) {
-    free(s);
-    s = NULL;
-  }
-  if (s) s[n] = 0;
-  fclose(f);
-  return s;
-}
-
-static int spit(const char *path, const char *s) {
-  FILE *f = fopen(path, "wb");
-  int ok = f && fputs(s, f) >= 0;
-  if (f && fclose(f)) ok = 0;
-  return ok;
-}
-
 static int t_golden(const char *dir) {
   kernel k[40];
   int ng, n = make_kernels(k, &ng);
@@ -153,17 +121,7 @@ static int t_golden(const char *dir) {
     if (a && b) {
       CHECK(!strcmp(a, b), "%s: two renders differ", k[i].name);
       snprintf(path, sizeof path, "%s/%s.metal", dir, k[i].name);
-      if (getenv("CG_UPDATE_GOLDEN")) {
-        CHECK(spit(path, a), "cannot write %s", path);
-      } else {
-        char *want = slurp(path);
-        CHECK(want, "missing golden file %s (run with CG_UPDATE_GOLDEN=1)", path);
-        if (want && strcmp(want, a)) {
-          fails++;
-          fprintf(stderr, "FAIL: %s differs from the rendered MSL:\n%s\n", path, a);
-        }
-        free(want);
-      }
+      test_golden(path, a, "rendered MSL");
     }
     free(a);
     free(b);
@@ -209,7 +167,7 @@ static int t_syntax(const char *inc, const char *cxx, const char *work) {
     CHECK(s, "%s: render failed: %s", k[i].name, err);
     if (!s) continue;
     snprintf(path, sizeof path, "%s/%s.metal", work, k[i].name);
-    CHECK(spit(path, s), "cannot write %s", path);
+    CHECK(test_write_file(path, s), "cannot write %s", path);
     free(s);
     snprintf(cmd, sizeof cmd,
              "'%s' -std=c++17 -fsyntax-only -x c++ -Wall -Wextra -Werror -Wno-attributes -Wno-unused "
@@ -227,30 +185,7 @@ static int t_syntax(const char *inc, const char *cxx, const char *work) {
 static char g_err[4096];
 static void h_set_error(void *ctx, const char *msg) { snprintf(g_err, sizeof g_err, "%s", msg ? msg : ""); }
 
-static int t_device(const char *path) {
-  kt_dev d = {.tag = "metal"};
-  if (kt_load(&d, path)) return 1;
-  CHECK(!strcmp(d.api->id, "metal"), "api id %s", d.api->id);
-  int count = -1;
-  CHECK(d.api->device_count(d.ctx, &count) == CG_P_OK && count >= 0, "device_count");
-  if (count == 0) {
-    void *dev = NULL;
-    cg_device_props props = {.struct_size = sizeof props};
-    CHECK(d.api->device_open(d.ctx, 0, &dev) == CG_P_ERR_NODEV && !dev, "device_open without a device");
-    CHECK(strstr(kt_last_error(), "no Metal device") != NULL, "message: %s", kt_last_error());
-    CHECK(d.api->device_props(d.ctx, 0, &props) == CG_P_ERR_NODEV, "device_props without a device");
-    printf("metal device: %s: the clean no-device path passed\n", kt_last_error());
-  } else {
-    int r = kt_open(&d, 0);
-    CHECK(r == 0, "open device 0: %s", kt_last_error());
-    if (r == 0) {
-      printf("metal device: %s\n", d.props.name);
-      fails += kt_suite(&d);
-    }
-  }
-  kt_unload(&d);
-  return fails ? 1 : 0;
-}
+static int t_device(const char *path) { return kt_device_test(path, "metal", "no Metal device") ? 1 : 0; }
 
 int main(int argc, char **argv) {
   static const cg_host_services host = {sizeof host, NULL, NULL, h_set_error, NULL};

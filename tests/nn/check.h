@@ -6,17 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 
-static int check_failures;
-
-#define CHECK(cond, ...)                                          \
-  do {                                                            \
-    if (!(cond)) {                                                \
-      check_failures++;                                           \
-      fprintf(stderr, "%s:%d: FAIL %s: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                               \
-      fprintf(stderr, "\n");                                      \
-    }                                                             \
-  } while (0)
+#include "../common/check.h"
 
 /* |a-b| <= atol + rtol*|b| */
 static inline int close_to(double a, double b, double atol, double rtol) {
@@ -24,8 +14,8 @@ static inline int close_to(double a, double b, double atol, double rtol) {
 }
 
 static inline int check_result(const char *name) {
-  if (check_failures) {
-    fprintf(stderr, "%s: %d check(s) failed\n", name, check_failures);
+  if (fails) {
+    fprintf(stderr, "%s: %d check(s) failed\n", name, fails);
     return 1;
   }
   printf("%s: all checks passed\n", name);

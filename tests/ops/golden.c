@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/files.h"
+
 /* ---- dtypes ---- */
 
 static const struct {
@@ -248,25 +250,9 @@ static bool read_case(lexer *lx, gt_case *c) {
   return true;
 }
 
-static char *slurp(const char *path) {
-  FILE *fp = fopen(path, "rb");
-  if (!fp) return NULL;
-  fseek(fp, 0, SEEK_END);
-  long len = ftell(fp);
-  fseek(fp, 0, SEEK_SET);
-  char *buf = len >= 0 ? malloc((size_t)len + 1) : NULL;
-  if (buf && fread(buf, 1, (size_t)len, fp) != (size_t)len) {
-    free(buf);
-    buf = NULL;
-  }
-  if (buf) buf[len] = 0;
-  fclose(fp);
-  return buf;
-}
-
 bool gt_load(const char *path, gt_file *f, char *err, size_t errlen) {
   memset(f, 0, sizeof *f);
-  f->buf = slurp(path);
+  f->buf = test_read_file(path);
   if (!f->buf) {
     snprintf(err, errlen, "cannot read %s", path);
     return false;

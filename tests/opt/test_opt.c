@@ -5,7 +5,9 @@
  * The kernel names carry the applied opts (DEBUG=2 launch lines), so the test also checks
  * that the opts it expects were exercised.
  *
- *   test_opt -b LLVM [-s seeds]     fuzz + heuristics on one backend (77 = no device)
+ *   test_opt -b LLVM [-s seeds]     fuzz + heuristics on one backend (77 = no device);
+ *                                   GPUs (OPENCL, CUDA): + fixed opt lists that stage
+ *                                   operands in local memory (core/stage.c)
  *   test_opt -b LLVM --beam         BEAM=1 twice (two processes, one cache folder): the
  *                                   first searches, the second finds the cached opts
  *   test_opt -b LLVM --beam-jobs 2  BEAM=2 with CG_BEAM_JOBS=2 (candidates compiled on two
@@ -20,10 +22,12 @@
 #include <unistd.h>
 
 #include "cgrad/cgrad.h"
+#include "../common/backend_arg.h"
 
 #define MAXN (1 << 20)
 
 static int seen[128];            /* opt letters seen in launched kernel names */
+static int staged;               /* launches of kernels with local-memory staging (_S) */
 static int beam_searched, beam_cached, beam_threads; /* beam_threads: "N compile threads" */
 
 static void hook(int level, const char *msg, void *user) {
@@ -37,6 +41,8 @@ static void hook(int level, const char *msg, void *user) {
   if (strstr(msg, "beam: cached")) beam_cached++;
   const char *p = strstr(msg, " r_") ? strstr(msg, " r_") : strstr(msg, " E_");
   if (!p || !strstr(msg, "global [")) return;
+  const char *end = strchr(p + 1, ' ');
+  if (end && end - p > 2 && end[-2] == '_' && end[-1] == 'S') staged++;
   for (const char *q = p + 1; *q && *q != ' '; q++)
     if (q[0] == '_' && q[1] >= 'A' && q[1] <= 'Z' && q[2] >= '0' && q[2] <= '9') seen[(int)q[1]]++;
 }
@@ -130,6 +136,49 @@ static int fuzz(int seeds, bool gpu) {
          seen['U'], seen['R'], seen['L'], seen['W'], seen['G']);
   if (!seen['U'] || !seen['R'] || !seen['L'] || (gpu && (!seen['W'] || !seen['G']))) {
     printf("FAIL: an opt kind was never exercised\n");
+    fails++;
+  }
+  return fails;
+}
+
+/* GPU: fixed opt lists whose UNROLL + 2-D LOCAL make the linearizer stage operands in
+ * local memory (core/stage.c): padded transposed tiles, a tile not a multiple of the
+ * threads, batch broadcast, conv2d, a permuted operand, GEMV; one gated LOCAL (whose
+ * loads depend on every local dim through the gate: not staged, still correct). Each runs
+ * with CG_STAGE=3 (prefetched copies), 2 (the default: vector tile reads) and 1. */
+static int staging(void) {
+  static const struct { int k; const char *opts; } cases[] = {
+      {1, "UPCAST0:4 UPCAST1:4 LOCAL0:4 LOCAL1:8 UNROLL2:4"},
+      {1, "UPCAST0:2 UPCAST1:8 LOCAL0:8 LOCAL1:4 UNROLL2:16"},
+      {0, "UPCAST0:17 LOCAL1:19 UNROLL2:11"},
+      {0, "UPCAST0:17 LOCAL1:5 UNROLL2:11"}, /* gated LOCAL: loads depend on it, not staged */
+      {2, "UPCAST2:2 LOCAL3:4 LOCAL2:4 UNROLL4:4"},
+      {9, "LOCAL1:4 LOCAL3:3 UPCAST2:3 UNROLL6:3"},
+      {12, "UPCAST0:4 UPCAST1:4 LOCAL0:4 LOCAL1:4 UNROLL2:8"},
+      {13, "UPCAST0:2 LOCAL0:16 UNROLL1:8"},
+  };
+  static float ref[MAXN], got[MAXN];
+  int fails = 0, before = staged;
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int64_t n = 0, m = 0;
+    setenv("NOOPT", "1", 1);
+    int rc = run(cases[i].k, ref, &n);
+    unsetenv("NOOPT");
+    int was = staged;
+    setenv("CG_OPTS", cases[i].opts, 1);
+    for (int level = 3; level >= 1; level--) { /* + prefetch; default: vector reads; scalar */
+      setenv("CG_STAGE", level == 3 ? "3" : level == 2 ? "2" : "1", 1);
+      rc |= run(cases[i].k, got, &m);
+      fails += rc || m != n || compare(cases[i].k, cases[i].opts, ref, got, n);
+    }
+    unsetenv("CG_STAGE");
+    unsetenv("CG_OPTS");
+    printf("  kernel %d %s:%s\n", cases[i].k, cases[i].opts, staged > was ? " staged" : "");
+  }
+  printf("staging: %d fixed opt lists, %d failed, %d staged launches\n", (int)(sizeof cases / sizeof cases[0]),
+         fails, staged - before);
+  if (staged - before < 21) {
+    printf("FAIL: local-memory staging was not used\n");
     fails++;
   }
   return fails;
@@ -232,12 +281,10 @@ int main(int argc, char **argv) {
     return rc ? 1 : 0;
   }
   cg_set_log(hook, NULL);
-  if (cg_set_default_device(be) != CG_OK) {
-    printf("SKIP: no %s device (%s)\n", be, cg_last_error());
-    return 77;
-  }
-  bool gpu = !strcmp(be, "OPENCL");
+  if (test_open_backend(be)) return TEST_SKIP;
+  bool gpu = !strcmp(be, "OPENCL") || !strcmp(be, "CUDA");
   int fails = fuzz(seeds, gpu);
+  if (gpu) fails += staging();
   printf("%s\n", fails ? "FAIL" : "ok");
   return fails ? 1 : 0;
 }

@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "cgrad/cgrad.h"
+#include "../common/backend_arg.h"
+#include "../common/tally.h"
 #include "schedule.h"
 #include "uop.h"
 
@@ -31,23 +33,6 @@
 #define I 40
 #define HID 64
 #define O 24
-
-static int n_pass, n_fail;
-
-static void check(bool ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *name, const char *fmt, ...) {
-  if (ok) {
-    n_pass++;
-    return;
-  }
-  n_fail++;
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL %-6s ", name);
-  vprintf(fmt, ap);
-  printf(" [%s]\n", cg_last_error());
-  va_end(ap);
-}
 
 /* Deterministic data in [-scale, scale). */
 static void fill(float *v, int n, uint32_t seed, float scale) {
@@ -207,17 +192,8 @@ static void test_mlp(void) {
 }
 
 int main(int argc, char **argv) {
-  const char *be = NULL;
-  for (int o; (o = getopt(argc, argv, "b:")) != -1;)
-    if (o == 'b') be = optarg;
-  if (be && cg_set_default_device(be) != CG_OK) {
-    printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
-    return 77;
-  }
-  if (!be && !cg_default_device()) {
-    printf("SKIP: no device opens (%s)\n", cg_last_error());
-    return 77;
-  }
+  const char *be = test_backend_arg(argc, argv);
+  if (test_open_backend(be)) return TEST_SKIP;
   chain_reference();
   cg_scope_push();
   cg_tensor *w[DEPTH], *x = input(xs, N, N);

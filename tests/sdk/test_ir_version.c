@@ -5,16 +5,7 @@
 #include "cgrad/ir_util.h"
 #include "runtime.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                  \
-  do {                                                                    \
-    if (!(cond)) {                                                        \
-      failures++;                                                         \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed: ", __FILE__, __LINE__, #cond); \
-      fprintf(stderr, __VA_ARGS__);                                       \
-      fprintf(stderr, "\n");                                              \
-    }                                                                     \
-  } while (0)
+#include "../common/check.h"
 
 /* out[i] = in[i] + var0 (int32): the kernel the stub knows as "add_var". */
 static cg_ir_program *kernel(const char *name, uint16_t minor) {
@@ -66,6 +57,6 @@ int main(void) {
   free(newer);
   free(ok);
   cg__runtime_shutdown();
-  if (failures) fprintf(stderr, "%d check(s) failed\n", failures);
-  return failures ? 1 : 0;
+  if (fails) fprintf(stderr, "%d check(s) failed\n", fails);
+  return fails ? 1 : 0;
 }

@@ -10,22 +10,7 @@
 
 #include <cgrad/cgrad.h>
 
-static int n_pass, n_fail;
-
-static inline void check(bool ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static inline void check(bool ok, const char *name, const char *fmt, ...) {
-  if (ok) {
-    n_pass++;
-    return;
-  }
-  n_fail++;
-  va_list ap;
-  va_start(ap, fmt);
-  printf("FAIL %-24s ", name);
-  vprintf(fmt, ap);
-  printf(" [%s]\n", cg_last_error());
-  va_end(ap);
-}
+#include "../common/tally.h"
 
 /* Deterministic data in [-1, 1). */
 static inline void fill(float *v, int n, uint32_t seed) {

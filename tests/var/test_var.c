@@ -19,6 +19,8 @@
 
 #include <cgrad/cgrad.h>
 
+#include "../common/backend_arg.h"
+
 enum { D = 16, T = 128, STEPS = 100, WIN = 4 };
 
 #include "decode_ref.h"
@@ -160,17 +162,8 @@ static void test_errors(void) {
 
 int main(int argc, char **argv) {
   setenv("CG_NO_CACHE", "1", 1); /* every new IR compiles: the counter sees it */
-  const char *be = NULL;
-  for (int o; (o = getopt(argc, argv, "b:")) != -1;)
-    if (o == 'b') be = optarg;
-  if (be && cg_set_default_device(be) != CG_OK) {
-    printf("SKIP %s: backend not available (%s)\n", be, cg_last_error());
-    return 77;
-  }
-  if (!be && !cg_default_device()) {
-    printf("SKIP: no device opens (%s)\n", cg_last_error());
-    return 77;
-  }
+  const char *be = test_backend_arg(argc, argv);
+  if (test_open_backend(be)) return TEST_SKIP;
   test_decode();
   test_slice_grad();
   test_errors();

@@ -204,7 +204,7 @@ CG_API cg_tensor *cg_one_hot(cg_tensor *labels, int64_t classes);    /* int -> f
  * cg_lt(cg_arange(...), pos + 1), writes such as cg_where(arange == pos, new, cache))
  * and as the start of cg_slice_var. The value is passed to kernels as an int32 argument
  * and is not part of the compiled code: kernels that differ only in the value compile
- * once. Shapes stay static (no symbolic lengths yet): use a mask over the full size. */
+ * once. Shapes stay static; an axis may carry a symbolic length (cg_var_len below). */
 /* New unbound variable (0-d int32) over [min, max] (int32). name: identifier, < 32
  * chars; variables are identified by name (same name = same variable). Realizing a graph
  * that uses it unbound fails with an error naming it. */
@@ -216,6 +216,20 @@ CG_API cg_tensor *cg_var_bind(cg_tensor *var, int64_t value);
  * and constants (e.g. pos, cg_adds(pos, -3)); every value start's range allows must fit
  * (error otherwise). A view: reads index the source at the runtime offset. */
 CG_API cg_tensor *cg_slice_var(cg_tensor *a, int axis, cg_tensor *start, int64_t length);
+/* Symbolic length: a with only the first `length` elements of `axis` valid, length a 0-d
+ * int32 expression of bound variables and constants whose range fits the axis (e.g.
+ * cg_adds(pos, 1) for cache[:pos+1]). The shape keeps the static size (allocation); a
+ * reduce over the axis visits only the valid elements (its loop ends at the length, one
+ * compiled kernel for every value), elementwise results keep the length and their
+ * elements past it are undefined (not written). Reshape merging the axis, pad / shrink /
+ * flip / expand along it, mixing two lengths, assigning it: error. Gradients flow
+ * through (0 past the length where the source has none). */
+CG_API cg_tensor *cg_var_len(cg_tensor *a, int axis, cg_tensor *length);
+/* a[start : start+length] with the symbolic length `length` <= max_length: the view
+ * cg_slice_var(a, axis, start, max_length) (start NULL: a[0:max_length]) then
+ * cg_var_len. For a KV cache: cg_slice_var_len(K, 0, NULL, cg_adds(pos, 1), T). */
+CG_API cg_tensor *cg_slice_var_len(cg_tensor *a, int axis, cg_tensor *start, cg_tensor *length,
+                                   int64_t max_length);
 
 /* ---- linear algebra and nn functions ---- */
 CG_API cg_tensor *cg_matmul(cg_tensor *a, cg_tensor *b);            /* batched, broadcasting */
