@@ -578,7 +578,8 @@ static void disk_store(const char *path, const char *ident, const cg_ir_program 
     if (cg__debug() >= 2) cg__log(1, "program cache: cannot create %s: %s", dir, strerror(errno));
     return;
   }
-  snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+  static unsigned seq;        /* BEAM's worker threads may store the same IR at once */
+  snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%u", path, (long)getpid(), __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
   FILE *f = fopen(tmp, "wb");
   if (!f) return;
   blob_header h = {"CGBLOB1", (uint32_t)strlen(ident), ir->total_size, size};
@@ -600,56 +601,84 @@ static void debug_print_ir(const cg_ir_program *ir) {
   free(txt);
 }
 
+/* What the first half of a build made for one program: the rendered source and the
+ * binary (compiled, or read from the disk cache), or the failing status. */
+typedef struct {
+  char *src;                   /* render's output (api->release), NULL if none */
+  const char *lang;
+  void *blob;                  /* compile's output or the cached copy, NULL if none */
+  size_t blob_size;
+  bool blob_ours;              /* from disk (free) vs from the plugin (api->release) */
+  bool disk_hit;               /* blob came from the disk cache (not compiled) */
+  cg_pstatus ps;               /* CG_P_OK, or the status of the failing step */
+  const char *step;            /* "render" / "compile" when ps fails */
+} prog_blob;
+
+/* Render + compile, or the blob from the disk cache (compile's output goes there).
+ * Touches no runtime state beyond this thread's plugin message and the disk, so BEAM's
+ * worker threads run it (for plugins with CG_API_CAP_CONCURRENT_COMPILE). ident is
+ * cache_ident's text; counters and error reports are program_finish's job. */
+static void program_make_blob(cg_device *d, const cg_ir_program *ir, const char *ident, prog_blob *o) {
+  const cg_plugin_api *a = &d->p->api;
+  char path[4096];
+  *o = (prog_blob){.ps = CG_P_OK};
+  bool disk = a->compile && cache_path(d, ir, ident, path, sizeof path);
+  if (disk && (o->blob = disk_load(path, ident, ir, &o->blob_size))) o->blob_ours = o->disk_hit = true;
+  if (a->render && (!o->blob || cg__debug() >= 4)) {
+    cg__plugin_msg_clear();
+    cg_pstatus ps = a->render(d->h, ir, &o->src, &o->lang);
+    if (ps != CG_P_OK || !o->src) {
+      o->ps = ps ? ps : CG_P_ERR_INTERNAL, o->step = "render";
+      return;
+    }
+    if (cg__debug() >= 4) cg__log(3, "%s source of %s (%s):\n%s", d->name, ir->name, o->lang ? o->lang : "?", o->src);
+  }
+  if (!o->blob && a->compile) {
+    cg__plugin_msg_clear();
+    if ((o->ps = a->compile(d->h, ir, o->src, &o->blob, &o->blob_size)) != CG_P_OK) {
+      o->blob = NULL, o->step = "compile";
+      return;
+    }
+    if (disk && o->blob) disk_store(path, ident, ir, o->blob, o->blob_size);
+  }
+}
+
+/* Second half, in the thread that holds the runtime lock: counts the compile, reports
+ * a failed first half (report: the plugin message is this thread's), loads the binary,
+ * frees what the first half made. Returns the plugin program handle or NULL. */
+static void *program_finish(cg_device *d, const cg_ir_program *ir, prog_blob *o, bool report) {
+  const cg_plugin_api *a = &d->p->api;
+  void *handle = NULL;
+  if (o->disk_hit) cg__program_disk_hits++;
+  else if (o->ps == CG_P_OK) cg__counters.compiles++;
+  if (o->ps != CG_P_OK) {
+    if (report) cg__plugin_fail(d->p, o->ps, "%s: %s of kernel '%s'", d->name, o->step, ir->name);
+  } else {
+    cg__plugin_msg_clear();
+    const void *bin = o->blob ? o->blob : o->src;
+    size_t bin_size = o->blob ? o->blob_size : o->src ? strlen(o->src) + 1 : 0;
+    cg_pstatus ps = a->program_load(d->h, ir, bin, bin_size, &handle);
+    if (ps != CG_P_OK) {
+      handle = NULL;
+      if (report) cg__plugin_fail(d->p, ps, "%s: program_load of kernel '%s'", d->name, ir->name);
+    }
+  }
+  if (o->src) a->release(o->src);
+  if (o->blob && o->blob_ours) free(o->blob);
+  else if (o->blob) a->release(o->blob);
+  o->src = NULL, o->blob = NULL;
+  return handle;
+}
+
 /* Render + compile (or fetch the blob from disk) + load. Returns the plugin program
  * handle or NULL with the error set. ir is the program's owned copy. */
 static void *program_build(cg_device *d, const cg_ir_program *ir) {
-  const cg_plugin_api *a = &d->p->api;
-  char ident[512], path[4096];
-  char *src = NULL;
-  const char *lang = NULL;
-  void *blob = NULL, *handle = NULL;
-  size_t blob_size = 0;
-  bool blob_ours = false;      /* from disk (free) vs from the plugin (api->release) */
-  cg_pstatus ps;
+  char ident[512];
+  prog_blob o;
   if (cg__debug() >= 5) debug_print_ir(ir);
   cache_ident(d, ident, sizeof ident);
-  bool disk = a->compile && cache_path(d, ir, ident, path, sizeof path);
-  if (disk && (blob = disk_load(path, ident, ir, &blob_size))) {
-    blob_ours = true;
-    cg__program_disk_hits++;
-  }
-  if (a->render && (!blob || cg__debug() >= 4)) {
-    cg__plugin_msg_clear();
-    if ((ps = a->render(d->h, ir, &src, &lang)) != CG_P_OK || !src) {
-      cg__plugin_fail(d->p, ps ? ps : CG_P_ERR_INTERNAL, "%s: render of kernel '%s'", d->name, ir->name);
-      goto done;
-    }
-    if (cg__debug() >= 4) cg__log(3, "%s source of %s (%s):\n%s", d->name, ir->name, lang ? lang : "?", src);
-  }
-  if (!blob) {
-    if (a->compile) {
-      cg__plugin_msg_clear();
-      if ((ps = a->compile(d->h, ir, src, &blob, &blob_size)) != CG_P_OK) {
-        blob = NULL;
-        cg__plugin_fail(d->p, ps, "%s: compile of kernel '%s'", d->name, ir->name);
-        goto done;
-      }
-      if (disk && blob) disk_store(path, ident, ir, blob, blob_size);
-    }
-    cg__counters.compiles++;
-  }
-  cg__plugin_msg_clear();
-  const void *bin = blob ? blob : src;
-  size_t bin_size = blob ? blob_size : src ? strlen(src) + 1 : 0;
-  if ((ps = a->program_load(d->h, ir, bin, bin_size, &handle)) != CG_P_OK) {
-    handle = NULL;
-    cg__plugin_fail(d->p, ps, "%s: program_load of kernel '%s'", d->name, ir->name);
-  }
-done:
-  if (src) a->release(src);
-  if (blob && blob_ours) free(blob);
-  else if (blob) a->release(blob);
-  return handle;
+  program_make_blob(d, ir, ident, &o);
+  return program_finish(d, ir, &o, true);
 }
 
 static void programs_grow(cg_device *d) {
@@ -667,44 +696,135 @@ static void programs_grow(cg_device *d) {
   d->nslots = n;
 }
 
-cg_program *cg__program_get(cg_device *d, const cg_ir_program *ir) {
+/* The IR is a cgrad block within the plugin's IR range; else false, with the error set
+ * when report. */
+static bool ir_acceptable(cg_device *d, const cg_ir_program *ir, bool report) {
   if (!d || !ir) {
-    cg__error(CG_ERR_INVALID, "program_get: NULL %s", d ? "program" : "device");
-    return NULL;
+    if (report) cg__error(CG_ERR_INVALID, "program_get: NULL %s", d ? "program" : "device");
+    return false;
   }
   if (ir->magic != CG_IR_MAGIC || ir->total_size < sizeof *ir) {
-    cg__error(CG_ERR_INVALID, "program_get: not a cgrad IR block (magic %08x, %u bytes)", ir->magic, ir->total_size);
-    return NULL;
+    if (report) cg__error(CG_ERR_INVALID, "program_get: not a cgrad IR block (magic %08x, %u bytes)", ir->magic, ir->total_size);
+    return false;
   }
   const cg_plugin *pl = d->p;
   int v = ir->version_major << 16 | ir->version_minor;
   if (v < (pl->ir_min[0] << 16 | pl->ir_min[1]) || v > (pl->ir_max[0] << 16 | pl->ir_max[1])) {
-    cg__error(CG_ERR_PLUGIN, "%s: kernel '%.64s' needs IR %u.%u, plugin '%s' accepts IR %d.%d..%d.%d (manifest %s)",
+    if (report) cg__error(CG_ERR_PLUGIN, "%s: kernel '%.64s' needs IR %u.%u, plugin '%s' accepts IR %d.%d..%d.%d (manifest %s)",
               d->name, ir->name, ir->version_major, ir->version_minor, pl->id, pl->ir_min[0], pl->ir_min[1],
               pl->ir_max[0], pl->ir_max[1], pl->manifest);
-    return NULL;
+    return false;
   }
-  uint64_t h = cg_hash64(ir, ir->total_size, 0);
-  lock();
+  return true;
+}
+
+/* The cached program of exactly these IR bytes (h = their hash), or NULL. Under lock. */
+static cg_program *program_find(cg_device *d, const cg_ir_program *ir, uint64_t h) {
   cg_program *p = d->nslots ? d->progs[h & (d->nslots - 1)] : NULL;
   for (; p; p = p->chain)
     if (p->hash == h && p->ir->total_size == ir->total_size && !memcmp(p->ir, ir, ir->total_size)) break;
+  return p;
+}
+
+/* Caches a loaded program (copy: the owned IR). Under lock. */
+static cg_program *program_insert(cg_device *d, cg_ir_program *copy, uint64_t h, void *handle) {
+  if (d->nprogs >= d->nslots) programs_grow(d);
+  cg_program *p = cg__xcalloc(1, sizeof *p);
+  *p = (cg_program){.dev = d, .ir = copy, .hash = h, .h = handle, .chain = d->progs[h & (d->nslots - 1)]};
+  d->progs[h & (d->nslots - 1)] = p;
+  d->nprogs++;
+  return p;
+}
+
+static cg_ir_program *ir_copy(const cg_ir_program *ir) {
+  cg_ir_program *copy = memcpy(cg__xmalloc(ir->total_size), ir, ir->total_size);
+  copy->name[sizeof copy->name - 1] = 0;
+  return copy;
+}
+
+cg_program *cg__program_get(cg_device *d, const cg_ir_program *ir) {
+  if (!ir_acceptable(d, ir, true)) return NULL;
+  uint64_t h = cg_hash64(ir, ir->total_size, 0);
+  lock();
+  cg_program *p = program_find(d, ir, h);
   if (!p) {
-    cg_ir_program *copy = memcpy(cg__xmalloc(ir->total_size), ir, ir->total_size);
-    copy->name[sizeof copy->name - 1] = 0;
+    cg_ir_program *copy = ir_copy(ir);
     void *handle = program_build(d, copy);
-    if (!handle) {
-      free(copy);
-    } else {
-      if (d->nprogs >= d->nslots) programs_grow(d);
-      p = cg__xcalloc(1, sizeof *p);
-      *p = (cg_program){.dev = d, .ir = copy, .hash = h, .h = handle, .chain = d->progs[h & (d->nslots - 1)]};
-      d->progs[h & (d->nslots - 1)] = p;
-      d->nprogs++;
-    }
+    if (handle) p = program_insert(d, copy, h, handle);
+    else free(copy);
   }
   unlock();
   return p;
+}
+
+/* ---- parallel builds (BEAM) ---- */
+
+bool cg__device_concurrent_compile(const cg_device *d) {
+  return d && d->p->minor >= 2 && (d->p->api.caps & CG_API_CAP_CONCURRENT_COMPILE) &&
+         (d->p->api.render || d->p->api.compile);
+}
+
+/* Work shared by the compile threads: job i is program_make_blob of irs[i]. */
+typedef struct {
+  cg_device *d;
+  const char *ident;
+  cg_ir_program **irs;
+  prog_blob *out;
+  int n;
+  int next;                    /* next job to take (atomic) */
+} build_pool;
+
+static int build_worker(void *arg) {
+  build_pool *bp = arg;
+  for (int i; (i = __atomic_fetch_add(&bp->next, 1, __ATOMIC_RELAXED)) < bp->n;)
+    program_make_blob(bp->d, bp->irs[i], bp->ident, &bp->out[i]);
+  return 0;
+}
+
+/* Runs every job on up to `jobs` threads, this one included (a thread that cannot be
+ * started just leaves its share to the others). */
+static void build_pool_run(build_pool *bp, int jobs) {
+  thrd_t th[64];
+  int nth = 0;
+  if (jobs > bp->n) jobs = bp->n;
+  if (jobs > 65) jobs = 65;
+  for (; nth < jobs - 1; nth++)
+    if (thrd_create(&th[nth], build_worker, bp) != thrd_success) break;
+  build_worker(bp);
+  for (int i = 0; i < nth; i++) thrd_join(th[i], NULL);
+}
+
+int cg__program_prefetch(cg_device *d, const cg_ir_program *const *irs, int n, int jobs) {
+  if (n <= 0 || jobs < 2 || !cg__device_concurrent_compile(d)) return 0;
+  build_pool bp = {.d = d, .irs = cg__xcalloc((size_t)n, sizeof *bp.irs), .out = cg__xcalloc((size_t)n, sizeof *bp.out)};
+  uint64_t *hs = cg__xcalloc((size_t)n, sizeof *hs);
+  char ident[512];
+  int added = 0;
+  lock();
+  for (int i = 0; i < n; i++) {  /* new, acceptable and distinct IRs only */
+    if (!ir_acceptable(d, irs[i], false)) continue;
+    uint64_t h = cg_hash64(irs[i], irs[i]->total_size, 0);
+    bool dup = program_find(d, irs[i], h) != NULL;
+    for (int k = 0; k < bp.n && !dup; k++)
+      dup = hs[k] == h && bp.irs[k]->total_size == irs[i]->total_size && !memcmp(bp.irs[k], irs[i], irs[i]->total_size);
+    if (dup) continue;
+    hs[bp.n] = h;
+    bp.irs[bp.n++] = ir_copy(irs[i]);
+    if (cg__debug() >= 5) debug_print_ir(irs[i]);
+  }
+  cache_ident(d, ident, sizeof ident);
+  bp.ident = ident;
+  build_pool_run(&bp, jobs);
+  for (int i = 0; i < bp.n; i++) {  /* load in order; failures are rebuilt (and reported) later */
+    void *handle = program_finish(d, bp.irs[i], &bp.out[i], false);
+    if (handle) program_insert(d, bp.irs[i], hs[i], handle), added++;
+    else free(bp.irs[i]);
+  }
+  unlock();
+  free(bp.irs);
+  free(bp.out);
+  free(hs);
+  return added;
 }
 
 /* Checks buffers (device, size covering what the kernel may touch) and variables. */

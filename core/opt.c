@@ -525,7 +525,14 @@ typedef struct {
   const cg_device_props *props;
   cg_buffer *bufs[CG_MAX_KERNEL_INPUTS + 1];
   int tried;
+  int jobs;                    /* compile threads (beam_jobs) */
+  double t_build, t_compile;   /* seconds lowering candidates, compiling + loading them */
+  int parallel;                /* programs built by cg__program_prefetch */
 } beam_ctx;
+
+#define BEAM_MAX 16
+typedef struct { cg_plan p; double t; } cand;
+static void keep(cand *beam, int *n, int width, const cg_plan *p, double t);
 
 static double now_s(void) {
   struct timespec ts;
@@ -547,22 +554,22 @@ static cg_buffer *scratch(beam_ctx *b, int i, UOp *node) {
   return b->bufs[i];
 }
 
-/* Best of up to 3 runs of the plan's kernel (seconds); INFINITY if it does not build. */
-static double time_plan(beam_ctx *b, const cg_plan *plan, double best) {
-  cg_kernel k;
-  cg_ir_program *ir = build(b->root, b->props, plan, &k);
+/* Best of up to 3 runs of a built kernel (seconds); INFINITY if it does not load or run.
+ * The program usually comes from the cache (cg__program_prefetch compiled it). */
+static double time_kernel(beam_ctx *b, const cg_kernel *k, const cg_ir_program *ir, double best) {
+  double tc = now_s();
   cg_program *prog = ir ? cg__program_get(b->dev, ir) : NULL;
-  free(ir);
+  b->t_compile += now_s() - tc;
   b->tried++;
   cg_buffer *bufs[CG_MAX_KERNEL_INPUTS + 1];
-  bufs[0] = prog ? scratch(b, 0, k.out) : NULL;
-  for (int i = 0; i < k.nin && bufs[0]; i++)
-    if (!(bufs[i + 1] = scratch(b, i + 1, k.in[i]))) bufs[0] = NULL;
+  bufs[0] = prog ? scratch(b, 0, k->out) : NULL;
+  for (int i = 0; i < k->nin && bufs[0]; i++)
+    if (!(bufs[i + 1] = scratch(b, i + 1, k->in[i]))) bufs[0] = NULL;
   if (!bufs[0]) { cg__clear_error(); return INFINITY; }
   double t = INFINITY;
   for (int r = 0; r < 3 && (r == 0 || t < 3 * best); r++) { /* a slow one stops after one run */
     double t0 = now_s();
-    if (cg__program_launch(prog, bufs, k.nvars ? k.var_vals : NULL) || cg__device_sync(b->dev)) {
+    if (cg__program_launch(prog, bufs, k->nvars ? k->var_vals : NULL) || cg__device_sync(b->dev)) {
       cg__clear_error();
       return INFINITY;
     }
@@ -570,6 +577,33 @@ static double time_plan(beam_ctx *b, const cg_plan *plan, double best) {
     t = dt < t ? dt : t;
   }
   return t;
+}
+
+/* Kernels + IRs of plans[0..n) built here (lowering and UOp interning are not
+ * thread-safe), compiled together on b->jobs threads when the plugin allows it
+ * (cg__program_prefetch), then timed one by one (timing is never concurrent) and kept
+ * in the beam. Stops timing past the deadline. */
+static void time_batch(beam_ctx *b, const cg_plan *plans, int n, cand *beam, int *nb, int width, double deadline) {
+  cg_kernel *ks = cg__xcalloc((size_t)n, sizeof *ks);
+  cg_ir_program **irs = cg__xcalloc((size_t)n, sizeof *irs);
+  double t0 = now_s();
+  for (int i = 0; i < n; i++)
+    if (!(irs[i] = build(b->root, b->props, &plans[i], &ks[i]))) cg__clear_error();
+  double t1 = now_s();
+  b->parallel += cg__program_prefetch(b->dev, (const cg_ir_program *const *)irs, n, b->jobs);
+  b->t_build += t1 - t0, b->t_compile += now_s() - t1;
+  for (int i = 0; i < n && now_s() < deadline; i++)
+    keep(beam, nb, width, &plans[i], time_kernel(b, &ks[i], irs[i], *nb ? beam[0].t : INFINITY));
+  for (int i = 0; i < n; i++) free(irs[i]);
+  free(irs);
+  free(ks);
+}
+
+/* Compile threads for BEAM: CG_BEAM_JOBS, else the online CPUs (at most 16); 1 = serial. */
+static int beam_jobs(void) {
+  long n = cg__env_int("CG_BEAM_JOBS", 0);
+  if (n <= 0) n = sysconf(_SC_NPROCESSORS_ONLN), n = n > 16 ? 16 : n;
+  return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
 /* Plan from a table amt[axis][op], applied in a fixed order (LOCAL last: it may gate). */
@@ -598,9 +632,6 @@ static bool same_plan(const cg_plan *a, const cg_plan *b) {
   return !memcmp(ta, tb, sizeof ta);
 }
 
-#define BEAM_MAX 16
-typedef struct { cg_plan p; double t; } cand;
-
 static void keep(cand *beam, int *n, int width, const cg_plan *p, double t) {
   for (int i = 0; i < *n; i++)
     if (same_plan(&beam[i].p, p)) return;
@@ -614,42 +645,56 @@ static void keep(cand *beam, int *n, int width, const cg_plan *p, double t) {
   }
 }
 
-/* Hill climb: each round varies one (axis, op) amount of each plan in the beam; stops
- * when a round gains < 2%, after 4 rounds, or past CG_BEAM_BUDGET seconds (default 120). */
-static void beam_search(beam_ctx *b, const cg_plan *base, cg_plan *best, int width) {
+/* Plans of one round: each varies one (axis, op) amount of a plan in the beam; none
+ * twice, none already in the beam. Returns the count (grows *out). */
+static int round_plans(const cand *beam, int nb, const cg_plan *base, const cg_device_props *props, cg_plan **out) {
   static const uint16_t amts[] = {1, 2, 4, 8, 16, 32, 64, 128, 256};
-  double t0 = now_s(), budget = (double)cg__env_int("CG_BEAM_BUDGET", 120);
+  int n = 0, cap = 0;
+  for (int c = 0; c < nb; c++) {
+    uint16_t tab[CG_MAX_AXES][CG_OPT_COUNT];
+    table_of(&beam[c].p, tab);
+    for (int a = 0; a < base->naxes; a++)
+      for (int op = 0; op < CG_OPT_COUNT; op++)
+        for (size_t v = 0; v < CG_ARRAY_LEN(amts); v++) {
+          bool wide = op == CG_OPT_LOCAL || op == CG_OPT_GROUP || op == CG_OPT_LOOP;
+          if (tab[a][op] == amts[v] || (amts[v] == 1 && !tab[a][op]) || (amts[v] > 32 && !wide)) continue;
+          uint16_t old = tab[a][op];
+          tab[a][op] = amts[v];
+          cg_plan p;
+          bool ok = plan_from(base, tab, &p, props);
+          tab[a][op] = old;
+          for (int i = 0; ok && i < nb; i++) ok = !same_plan(&beam[i].p, &p);
+          for (int i = 0; ok && i < n; i++) ok = !same_plan(&(*out)[i], &p);
+          if (!ok) continue;
+          if (n == cap) *out = cg__xrealloc(*out, sizeof **out * (size_t)(cap = cap ? cap * 2 : 64));
+          (*out)[n++] = p;
+        }
+  }
+  return n;
+}
+
+/* Hill climb: each round tries round_plans of the beam, in batches compiled together;
+ * stops when a round gains < 2%, after 4 rounds, or past CG_BEAM_BUDGET seconds
+ * (default 120). */
+static void beam_search(beam_ctx *b, const cg_plan *base, cg_plan *best, int width) {
+  enum { BATCH = 64 };         /* candidates built and compiled together (bounds memory) */
+  double t0 = now_s(), deadline = t0 + (double)cg__env_int("CG_BEAM_BUDGET", 120);
   cand beam[BEAM_MAX], next[BEAM_MAX];
+  cg_plan first[2] = {*best, *base}, *plans = NULL;
   int nb = 0;
-  keep(beam, &nb, width, best, time_plan(b, best, INFINITY));
-  if (best->nopts == 0 || width > 1) keep(beam, &nb, width, base, time_plan(b, base, beam[0].t));
-  for (int round = 0; round < 4; round++) {
-    int nn = nb;
+  time_batch(b, first, best->nopts == 0 || width > 1 ? 2 : 1, beam, &nb, width, INFINITY);
+  for (int round = 0; round < 4 && nb; round++) {
+    int nn = nb, np = round_plans(beam, nb, base, b->props, &plans);
     memcpy(next, beam, sizeof(cand) * (size_t)nb);
-    for (int c = 0; c < nb; c++) {
-      uint16_t tab[CG_MAX_AXES][CG_OPT_COUNT];
-      table_of(&beam[c].p, tab);
-      for (int a = 0; a < base->naxes; a++)
-        for (int op = 0; op < CG_OPT_COUNT; op++)
-          for (size_t v = 0; v < CG_ARRAY_LEN(amts) && now_s() - t0 < budget; v++) {
-            bool wide = op == CG_OPT_LOCAL || op == CG_OPT_GROUP || op == CG_OPT_LOOP;
-            if (tab[a][op] == amts[v] || (amts[v] == 1 && !tab[a][op]) || (amts[v] > 32 && !wide)) continue;
-            uint16_t old = tab[a][op];
-            tab[a][op] = amts[v];
-            cg_plan p;
-            bool ok = plan_from(base, tab, &p, b->props);
-            tab[a][op] = old;
-            bool seen = false;
-            for (int i = 0; ok && i < nn && !seen; i++) seen = same_plan(&next[i].p, &p);
-            if (ok && !seen) keep(next, &nn, width, &p, time_plan(b, &p, next[0].t));
-          }
-    }
+    for (int i = 0; i < np && now_s() < deadline; i += BATCH)
+      time_batch(b, plans + i, np - i < BATCH ? np - i : BATCH, next, &nn, width, deadline);
     bool better = next[0].t < beam[0].t * 0.98;
     memcpy(beam, next, sizeof(cand) * (size_t)nn);
     nb = nn;
-    if (!better || now_s() - t0 >= budget) break;
+    if (!better || now_s() >= deadline) break;
   }
-  *best = beam[0].p;
+  free(plans);
+  if (nb) *best = beam[0].p;
 }
 
 /* ---- BEAM cache: memory, then CG_CACHE_DIR|XDG_CACHE_HOME/cgrad|~/.cache/cgrad/beam ---- */
@@ -729,7 +774,7 @@ static void choose_beam(UOp *root, cg_device *dev, const cg_plan *base, cg_plan 
   int hit = key ? beam_load(key, base, plan, cg__device_props(dev)) : 0;
   if (hit == 2 && cg__debug() >= 2) cg__opts_str(plan, s, sizeof s), cg__log(2, "beam: cached opts %s", s);
   if (hit) return;
-  beam_ctx b = {.dev = dev, .root = root, .props = cg__device_props(dev)};
+  beam_ctx b = {.dev = dev, .root = root, .props = cg__device_props(dev), .jobs = beam_jobs()};
   double t0 = now_s();
   beam_search(&b, base, plan, width > BEAM_MAX ? BEAM_MAX : width);
   for (int i = 0; i <= CG_MAX_KERNEL_INPUTS; i++)
@@ -737,7 +782,10 @@ static void choose_beam(UOp *root, cg_device *dev, const cg_plan *base, cg_plan 
   if (key) beam_store(key, plan);
   if (cg__debug() >= 2) {
     cg__opts_str(plan, s, sizeof s);
-    cg__log(2, "beam: searched %d candidates in %.1f s, opts %s", b.tried, now_s() - t0, s);
+    int jobs = cg__device_concurrent_compile(dev) ? b.jobs : 1;
+    cg__log(2, "beam: searched %d candidates in %.1f s (lowering %.1f s, compiling %.1f s on %d compile thread%s, "
+            "%d built in parallel), opts %s", b.tried, now_s() - t0, b.t_build, b.t_compile, jobs, jobs > 1 ? "s" : "",
+            b.parallel, s);
   }
 }
 

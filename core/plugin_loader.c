@@ -410,8 +410,8 @@ cg_status cg__plugin_fail(const cg_plugin *p, cg_pstatus ps, const char *fmt, ..
 /* ---- loading ---- */
 
 /* Copies the plugin's table, treating fields past its struct_size as zero, and checks
- * the slots every plugin must fill. Slots newer than the effective minor would be
- * cleared here (none yet: every slot is ABI 1.0). */
+ * the slots every plugin must fill. Fields newer than the effective minor are cleared
+ * (caps is minor 2; the graph slots of minor 1 are checked where they are used). */
 static bool take_api(cg_plugin *p, const cg_plugin_api *api) {
   if (!api) {
     set_failed(p, CG__PL_FAILED, "cg_plugin_entry returned no function table");
@@ -425,6 +425,7 @@ static bool take_api(cg_plugin *p, const cg_plugin_api *api) {
   memset(&p->api, 0, sizeof p->api);
   memcpy(&p->api, api, n);
   p->api.struct_size = (uint32_t)n;
+  if (p->minor < 2) p->api.caps = 0;
   const cg_plugin_api *a = &p->api;
   const char *missing = !a->init ? "init" : !a->device_count ? "device_count"
       : !a->device_props ? "device_props" : !a->device_open ? "device_open"

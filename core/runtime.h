@@ -44,6 +44,16 @@ cg_status cg__buffer_copy(cg_buffer *dst, size_t dst_off, cg_buffer *src, size_t
  * plugin id/version + device arch + compiler id. Increments cg__counters.compiles on a
  * real compile. DEBUG=4 prints the source, DEBUG=5 the IR text. Borrowed handle. */
 cg_program *cg__program_get(cg_device *d, const cg_ir_program *ir);
+/* Whether the device's plugin declares CG_API_CAP_CONCURRENT_COMPILE (ABI minor >= 2)
+ * and has a render or compile slot to run concurrently. */
+bool cg__device_concurrent_compile(const cg_device *d);
+/* BEAM's batch build: renders + compiles the programs of irs[0..n) that are not cached
+ * yet on up to `jobs` threads (only when cg__device_concurrent_compile; else does
+ * nothing), then loads and caches them in this thread, in order, so cg__program_get
+ * finds them. A program that fails is left out silently (the caller's error state is
+ * untouched): cg__program_get builds it again and reports why. Returns how many were
+ * added to the cache. */
+int cg__program_prefetch(cg_device *d, const cg_ir_program *const *irs, int n, int jobs);
 /* Launch with one buffer per IR param and one value per IR var. DEBUG=2 prints one line
  * (name, dims, time, GFLOP/s, GB/s); increments cg__counters.kernels. */
 cg_status cg__program_launch(cg_program *p, cg_buffer *const *bufs, const int64_t *vars);

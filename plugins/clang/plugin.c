@@ -235,6 +235,7 @@ static const cg_plugin_api cc_api = {
     .synchronize = cc_synchronize,
     .release = cc_release,
     .compiler_id = cc__compiler_id,
+    .caps = CG_API_CAP_CONCURRENT_COMPILE, /* one cc process and unique temp names per compile */
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {

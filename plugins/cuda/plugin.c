@@ -339,6 +339,7 @@ static const cg_plugin_api cu_api = {
     .graph_create = cu__graph_create,
     .graph_launch = cu__graph_launch,
     .graph_free = cu__graph_free,
+    .caps = CG_API_CAP_CONCURRENT_COMPILE, /* NVRTC: one nvrtcProgram per compile, loaded at init */
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query,

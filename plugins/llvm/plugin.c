@@ -294,6 +294,7 @@ static const cg_plugin_api g_api = {
     .synchronize = p_synchronize,
     .release = p_release,
     .compiler_id = p_compiler_id,
+    .caps = CG_API_CAP_CONCURRENT_COMPILE, /* a context and target machine per compile */
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {

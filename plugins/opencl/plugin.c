@@ -21,6 +21,7 @@ static const cg_plugin_api ocl_api = {
     .version = "0.1.0",
     .init = ocl_init,
     CLR_API_SLOTS,
+    .caps = CG_API_CAP_CONCURRENT_COMPILE, /* clBuildProgram is thread-safe (OpenCL 1.1+) */
 };
 
 CG_PLUGIN_EXPORT cg_pstatus cg_plugin_entry(const cg_plugin_query *query, cg_plugin_reply *reply) {

@@ -117,6 +117,7 @@ static void dump_api(void) {
   FIELD(cg_plugin_api, graph_create);
   FIELD(cg_plugin_api, graph_launch);
   FIELD(cg_plugin_api, graph_free);
+  FIELD(cg_plugin_api, caps);
 }
 
 static void dump_ir_structs(void) {
@@ -179,6 +180,7 @@ static void dump_constants(void) {
   CONST(CG_DEVICE_CPU);
   CONST(CG_DEVICE_GPU);
   CONST(CG_DEVICE_ACCEL);
+  CONST(CG_API_CAP_CONCURRENT_COMPILE);
 #define OP(name, n, doc) CONST(CG_IR_##name);
   CG_IR_OPS(OP)
 #undef OP

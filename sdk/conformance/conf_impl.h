@@ -73,7 +73,7 @@ void rdetail(rres *r, const char *fmt, ...) __attribute__((format(printf, 2, 3))
 /* ---- host services (runner.c) ---- */
 /* The standard services every instance is negotiated with; messages land in conf_msg. */
 extern const cg_host_services conf_host;
-extern char conf_msg[2048];            /* last set_error text, "" if none */
+extern _Thread_local char conf_msg[2048]; /* last set_error text of this thread, "" if none */
 extern int conf_spy_calls;             /* calls into the spy services below */
 extern const cg_host_services conf_spy_host;   /* every callback counts a spy call */
 void conf_msg_clear(void);

@@ -1,7 +1,8 @@
 /* Conformance rules 4.x (lifecycle and errors), 5.x (memory) and 6.x (render/compile
- * determinism, and 6.4 the optional graph slot), plus the kernel runner every device rule uses: build (render ->
+ * determinism, 6.4 the optional graph slot, 6.5 concurrent compiles), plus the kernel runner every device rule uses: build (render ->
  * compile -> program_load, as the core does) and run a program on host arrays. */
 #include <stdio.h>
+#include <threads.h>
 
 #include "conf_impl.h"
 
@@ -621,6 +622,125 @@ done:
   a->program_unload(c->p.dev, h);
 }
 
+/* ---- 6.5 concurrent compiles (CG_API_CAP_CONCURRENT_COMPILE) ---- */
+
+enum { CC_THREADS = 4, CC_PROGS = 6 };
+
+/* What one thread (or the serial pass) made of every program: source and binary. */
+typedef struct {
+  conf *c;
+  cg_ir_program **irs;
+  int first;                  /* threads start at different programs */
+  char *src[CC_PROGS];
+  void *blob[CC_PROGS];
+  size_t size[CC_PROGS];
+  cg_pstatus ps;
+  char why[640];
+} cc_set;
+
+static int cc_compile_all(void *arg) {
+  cc_set *s = arg;
+  const cg_plugin_api *a = &s->c->p.tbl;
+  for (int k = 0; k < CC_PROGS && !s->ps; k++) {
+    int i = (s->first + k) % CC_PROGS;
+    const char *lang = NULL, *step = "render";
+    conf_msg_clear();
+    if (a->render && (s->ps = a->render(s->c->p.dev, s->irs[i], &s->src[i], &lang))) s->src[i] = NULL;
+    if (!s->ps && a->compile && (step = "compile", s->ps = a->compile(s->c->p.dev, s->irs[i], s->src[i], &s->blob[i], &s->size[i])))
+      s->blob[i] = NULL;
+    if (s->ps)
+      snprintf(s->why, sizeof s->why, "%s of %s: %s: %s", step, s->irs[i]->name, conf_pstatus_name(s->ps), conf_msg_or("no message"));
+  }
+  return 0;
+}
+
+static void cc_free(cc_set *s) {
+  for (int i = 0; i < CC_PROGS; i++) {
+    if (s->src[i]) s->c->p.tbl.release(s->src[i]);
+    if (s->blob[i]) s->c->p.tbl.release(s->blob[i]);
+  }
+}
+
+/* Loads program i of set s and runs it on in[n] -> out[n] (add1 kernels). */
+static cg_pstatus cc_run(cc_set *s, int i, int n, const float *in, float *out) {
+  const cg_plugin_api *a = &s->c->p.tbl;
+  void *dev = s->c->p.dev, *h = NULL, *b[2] = {NULL, NULL};
+  const void *bin = s->blob[i] ? s->blob[i] : s->src[i];
+  size_t size = s->blob[i] ? s->size[i] : s->src[i] ? strlen(s->src[i]) + 1 : 0;
+  conf_msg_clear();
+  cg_pstatus ps = a->program_load(dev, s->irs[i], bin, size, &h);
+  if (ps) return ps;
+  size_t bytes = sizeof(float) * (size_t)n;
+  cg_launch_args la = {.struct_size = sizeof la, .nbufs = 2, .bufs = b, .global = {(uint32_t)n, 1, 1}, .local = {1, 1, 1}};
+  if (!(ps = a->mem_alloc(dev, bytes, &b[0])) && !(ps = a->mem_alloc(dev, bytes, &b[1])) &&
+      !(ps = a->copy_in(dev, b[1], 0, in, bytes)) && !(ps = a->launch(dev, h, &la)) &&
+      !(ps = a->synchronize ? a->synchronize(dev) : CG_P_OK))
+    ps = a->copy_out(dev, out, b[0], 0, bytes);
+  for (int k = 0; k < 2; k++)
+    if (b[k]) a->mem_free(dev, b[k]);
+  a->program_unload(dev, h);
+  return ps;
+}
+
+/* Every thread's binary of every program loads and gives the serial binary's result. */
+static void cc_check(conf *c, cc_set *serial, cc_set *th, rres *r) {
+  enum { NMAX = 64 + 9 * CC_PROGS };
+  float in[NMAX], want[NMAX], got[NMAX];
+  for (int i = 0; i < NMAX; i++) in[i] = (float)i * 0.5f - 7.0f;
+  for (int i = 0; i < CC_PROGS && r->st != R_FAIL; i++) {
+    int n = (int)serial->irs[i]->global[0];
+    cg_pstatus ps = cc_run(serial, i, n, in, want);
+    if (ps) return rfail(r, "serial binary of %s: %s: %s", serial->irs[i]->name, conf_pstatus_name(ps), conf_msg_or("no message"));
+    for (int t = 0; t < CC_THREADS && r->st != R_FAIL; t++) {
+      if ((ps = cc_run(&th[t], i, n, in, got)))
+        rfail(r, "thread %d's binary of %s: %s: %s", t, serial->irs[i]->name, conf_pstatus_name(ps), conf_msg_or("no message"));
+      for (int k = 0; !ps && k < n; k++)
+        if (memcmp(&got[k], &want[k], sizeof got[k]) || want[k] != in[k] + 1) {
+          rfail(r, "thread %d's binary of %s: out[%d] = %g, serial compile gives %g (expected %g)", t,
+                serial->irs[i]->name, k, (double)got[k], (double)want[k], (double)(in[k] + 1));
+          break;
+        }
+    }
+  }
+  (void)c;
+}
+
+static void r_concurrent_compile(conf *c, rres *r) {
+  const cg_plugin_api *a = &c->p.tbl;
+  if (c->p.minor < 2 || !(a->caps & CG_API_CAP_CONCURRENT_COMPILE))
+    return rskip(r, "CG_API_CAP_CONCURRENT_COMPILE not declared (ABI %u.%u): render/compile are called one at a time",
+                 c->p.major, c->p.minor);
+  if (!a->render && !a->compile) return rskip(r, "no render or compile slot: nothing runs concurrently");
+  cg_ir_program *irs[CC_PROGS] = {NULL};
+  cc_set serial = {.c = c, .irs = irs}, th[CC_THREADS];
+  thrd_t tid[CC_THREADS];
+  bool started[CC_THREADS] = {false};
+  char name[32];
+  for (int i = 0; i < CC_PROGS; i++) {
+    snprintf(name, sizeof name, "conf_cc%d", i);
+    if (!(irs[i] = conf_kernel_add1(64 + 9 * i, name))) serial.ps = CG_P_ERR_NOMEM;
+  }
+  for (int t = 0; t < CC_THREADS; t++) th[t] = (cc_set){.c = c, .irs = irs, .first = t % 2 ? t : 0};
+  if (!serial.ps) {
+    for (int t = 0; t < CC_THREADS; t++) started[t] = thrd_create(&tid[t], cc_compile_all, &th[t]) == thrd_success;
+    for (int t = 0; t < CC_THREADS; t++)
+      if (started[t]) thrd_join(tid[t], NULL);
+    cc_compile_all(&serial);
+  }
+  if (serial.ps) rfail(r, "serial %s", serial.why[0] ? serial.why : "setup: out of memory");
+  for (int t = 0; t < CC_THREADS && r->st != R_FAIL; t++) {
+    if (!started[t]) rfail(r, "cannot start thread %d", t);
+    else if (th[t].ps) rfail(r, "thread %d: %s", t, th[t].why);
+  }
+  if (r->st != R_FAIL) cc_check(c, &serial, th, r);
+  if (r->st != R_FAIL)
+    rdetail(r, "%d threads compiled %d programs at once (threads 0 and 2 in the same order); every binary "
+            "runs equal to a serial compile", CC_THREADS, CC_PROGS);
+  cc_free(&serial);
+  for (int t = 0; t < CC_THREADS; t++) cc_free(&th[t]);
+  for (int i = 0; i < CC_PROGS; i++) free(irs[i]);
+}
+
 const rule_def conf_device_rules[] = {
     {"4.1", "devices enumerate with sane properties; zero devices is valid", NEED_PLUGIN, r_devices},
     {"4.2", "a second init gives an independent context or fails cleanly", NEED_PLUGIN, r_double_init},
@@ -636,5 +756,6 @@ const rule_def conf_device_rules[] = {
     {"6.2", "compile is deterministic (same IR -> same binary)", NEED_PLUGIN | NEED_DEVICE, r_compile_det},
     {"6.3", "a copied binary loads twice; programs unload independently", NEED_PLUGIN | NEED_DEVICE, r_blob_reload},
     {"6.4", "graph slot (optional): replays, patched or not, equal direct launches", NEED_PLUGIN | NEED_DEVICE, r_graph},
+    {"6.5", "concurrent compile (cap): binaries from 4 threads at once run equal to a serial compile", NEED_PLUGIN | NEED_DEVICE, r_concurrent_compile},
     {NULL, NULL, 0, NULL},
 };

@@ -50,7 +50,7 @@ const char *conf_pstatus_name(cg_pstatus ps) {
 
 /* ---- host services ---- */
 
-char conf_msg[2048];
+_Thread_local char conf_msg[2048];
 int conf_spy_calls;
 
 void conf_msg_clear(void) { conf_msg[0] = 0; }

@@ -257,6 +257,7 @@ static const newer_api api = {
         .release = stub_release,
         /* past an OLDTABLE's struct_size: the host must not read it */
         .compiler_id = stub_compiler_id,
+        .caps = CG_API_CAP_CONCURRENT_COMPILE, /* render/compile keep no state (ABI 1.2) */
     },
     .future_slot = {(void *)1, (void *)2, (void *)3, (void *)4},
 };

@@ -105,6 +105,9 @@ static void test_manifests(void) {
   expect_state("stubold.yaml", CG__PL_LOADED, NULL);
   CHECK(rec("stubold.yaml")->api.compiler_id == NULL, "read past an old table's struct_size");
   CHECK(rec("stubgood.yaml")->api.compiler_id != NULL, "compiler_id lost");
+  /* caps (ABI 1.2): kept from a current table, 0 past an old table's struct_size */
+  CHECK(rec("stubgood.yaml")->api.caps == CG_API_CAP_CONCURRENT_COMPILE, "caps lost");
+  CHECK(rec("stubold.yaml")->api.caps == 0, "caps read past an old table's struct_size");
   CHECK(rec("stubgood.yaml")->priority == 20 && !strcmp(rec("stubgood.yaml")->name, "Stub stubgood"), "fields");
   CHECK(!strcmp(cg__plugins_loaded_list(), "stubgood, stubnew, stubold, stubref"), "%s", cg__plugins_loaded_list());
   CHECK(log_count("stubgood init home=hidden") == 1, "get_option leaked HOME or init not logged");

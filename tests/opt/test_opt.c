@@ -11,7 +11,11 @@
  *                                   GPUs (OPENCL, CUDA): + fixed opt lists that stage
  *                                   operands in local memory (core/stage.c)
  *   test_opt -b LLVM --beam         BEAM=1 twice (two processes, one cache folder): the
- *                                   first searches, the second finds the cached opts */
+ *                                   first searches, the second finds the cached opts
+ *   test_opt -b LLVM --beam-jobs 2  BEAM=2 with CG_BEAM_JOBS=2 (candidates compiled on two
+ *                                   threads) on several kernels: equal to NOOPT, every
+ *                                   kernel searched, parallel compiles reported when the
+ *                                   plugin declares CG_API_CAP_CONCURRENT_COMPILE */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +30,17 @@
 
 static int seen[128];            /* opt letters seen in launched kernel names */
 static int staged;               /* launches of kernels with local-memory staging (_S) */
-static int beam_searched, beam_cached, packed_tiles; /* packing kernels launched */
+static int beam_searched, beam_cached, beam_threads; /* beam_threads: "N compile threads" */
+static int packed_tiles;         /* packing kernels launched */
 
 static void hook(int level, const char *msg, void *user) {
   (void)level, (void)user;
   if (strstr(msg, "beam: searched")) beam_searched++;
+  const char *th = strstr(msg, " compile thread");
+  if (strstr(msg, "beam: searched") && th) {
+    while (th > msg && th[-1] >= '0' && th[-1] <= '9') th--;
+    beam_threads = atoi(th);
+  }
   if (strstr(msg, "beam: cached")) beam_cached++;
   const char *p = strstr(msg, " r_") ? strstr(msg, " r_") : strstr(msg, " E_");
   if (!p || !strstr(msg, "global [")) return;
@@ -211,18 +221,66 @@ static int beam_test(const char *dir) {
   return rc || beam_searched != 0 || beam_cached != 1;
 }
 
+/* BEAM=2 with CG_BEAM_JOBS=jobs in a fresh cache folder, against NOOPT=1. */
+static int beam_jobs_test(const char *be, int jobs) {
+  static const int ks[] = {0, 1, 9, 13};
+  static float ref[MAXN], got[MAXN];
+  char dir[] = "/tmp/cg_opt_jobs_XXXXXX", v[16];
+  if (!mkdtemp(dir)) return 1;
+  setenv("CG_CACHE_DIR", dir, 1);
+  setenv("CG_BEAM_BUDGET", "60", 1);
+  snprintf(v, sizeof v, "%d", jobs);
+  setenv("CG_BEAM_JOBS", v, 1);
+  cg_set_log(hook, NULL);
+  int fails = 0;
+  if (cg_set_default_device(be) != CG_OK) {
+    printf("SKIP: no %s device (%s)\n", be, cg_last_error());
+    return 77;
+  }
+  uint64_t c0 = cg_get_counters().compiles;
+  size_t nk = strcmp(be, "LLVM") ? 2 : sizeof ks / sizeof ks[0]; /* slower compilers: fewer kernels */
+  for (size_t i = 0; i < nk; i++) {
+    int64_t n = 0, m = 0;
+    setenv("NOOPT", "1", 1);
+    int rc = run(ks[i], ref, &n);
+    unsetenv("NOOPT");
+    setenv("BEAM", "2", 1);
+    int before = beam_searched;
+    rc = rc || run(ks[i], got, &m);
+    unsetenv("BEAM");
+    fails += rc || m != n || compare(ks[i], "BEAM=2", ref, got, n);
+    if (beam_searched == before) printf("FAIL kernel %d: BEAM did not search\n", ks[i]), fails++;
+  }
+  uint64_t compiles = cg_get_counters().compiles - c0;
+  printf("%d searches, %llu compiles, compile threads %d\n", beam_searched, (unsigned long long)compiles,
+         beam_threads);
+  /* llvm, clang and opencl declare the cap: the log must say the candidates were compiled on
+   * `jobs` threads (other plugins compile one by one and report 1) */
+  bool capable = !strcmp(be, "LLVM") || !strcmp(be, "CLANG") || !strcmp(be, "OPENCL");
+  if (beam_threads != (capable ? jobs : 1)) printf("FAIL: expected %d compile threads\n", capable ? jobs : 1), fails++;
+  if (compiles < 8) printf("FAIL: BEAM compiled only %llu programs\n", (unsigned long long)compiles), fails++;
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (system(cmd)) {}
+  printf("%s\n", fails ? "FAIL" : "ok");
+  return fails ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
   const char *be = "LLVM";
   int seeds = 6;
   bool beam = false;
+  int jobs = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "-b") && i + 1 < argc) be = argv[++i];
     else if (!strcmp(argv[i], "-s") && i + 1 < argc) seeds = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--beam")) beam = true;
+    else if (!strcmp(argv[i], "--beam-jobs") && i + 1 < argc) jobs = atoi(argv[++i]);
   }
   setenv("DEBUG", "2", 1); /* launch lines carry the kernel names (read once) */
   unsetenv("NOOPT");
   unsetenv("BEAM");
+  if (jobs > 0) return beam_jobs_test(be, jobs);
   if (beam) {
     char dir[] = "/tmp/cg_opt_beam_XXXXXX";
     if (!mkdtemp(dir)) return 1;

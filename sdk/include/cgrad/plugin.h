@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define CG_PLUGIN_ABI_MAJOR 1
-#define CG_PLUGIN_ABI_MINOR 1
+#define CG_PLUGIN_ABI_MINOR 2
 
 #if defined(_WIN32)
 #define CG_PLUGIN_EXPORT __declspec(dllexport)
@@ -179,7 +179,18 @@ typedef struct cg_plugin_api {
                              const cg_launch_args *args, void **graph);
   cg_pstatus (*graph_launch)(void *dev, void *graph, const cg_launch_args *args);
   void (*graph_free)(void *dev, void *graph);
+
+  /* -- capabilities (minor 2; 0 = none, also for older plugins) --
+   * CG_API_CAP_* bits. Each promises something about the slots above; the host only
+   * relies on it when the negotiated minor is >= 2. */
+  uint64_t caps;
 } cg_plugin_api;
+
+/* render and compile are reentrant: the host may call them from several threads at
+ * once on one device, for different or equal programs (BEAM compiles its candidates in
+ * parallel). No other slot is called concurrently with them because of this bit, and
+ * set_error/log from those threads are fine (the host keeps messages per thread). */
+#define CG_API_CAP_CONCURRENT_COMPILE ((uint64_t)1 << 0)
 
 typedef cg_pstatus (*cg_plugin_entry_fn)(const cg_plugin_query *query, cg_plugin_reply *reply);
 
@@ -195,7 +206,7 @@ CG_STATIC_ASSERT(sizeof(cg_plugin_query) == 24, "cg_plugin_query layout is ABI")
 CG_STATIC_ASSERT(sizeof(cg_plugin_reply) == 16, "cg_plugin_reply layout is ABI");
 CG_STATIC_ASSERT(sizeof(cg_device_props) == 320, "cg_device_props layout is ABI");
 CG_STATIC_ASSERT(sizeof(cg_launch_args) == 72, "cg_launch_args layout is ABI");
-CG_STATIC_ASSERT(sizeof(cg_plugin_api) >= 176, "cg_plugin_api: append-only table");
+CG_STATIC_ASSERT(sizeof(cg_plugin_api) >= 208, "cg_plugin_api: append-only table");
 #endif
 
 #ifdef __cplusplus
