@@ -14,7 +14,10 @@
  *  - vector loads/stores of global and shared memory go through cg_vload/cg_vstore:
  *    one wide access (ld.global.v4 for 16 bytes) when the address is aligned to the
  *    vector's size, element by element otherwise (the IR does not promise alignment;
- *    the test is uniform across a warp in practice and costs two integer ops);
+ *    the test is uniform across a warp in practice and costs two integer ops). Shared
+ *    memory accesses whose offset the cstyle renderer proves aligned (local_align: the
+ *    arrays are 16-byte aligned, and the index has a known power-of-two factor) are a
+ *    direct *(cg_v<T, N> *) access with no test and no branch;
  *  - shared memory: DEFINE_LOCAL arrays are static __shared__ arrays up to 48 KB in all;
  *    above, they are slices of one dynamic shared array and program_load raises the
  *    kernel's dynamic shared memory limit (up to the device's opt-in maximum).
@@ -120,6 +123,7 @@ static const cg_cstyle_dialect cuda_dialect = {
     .half_helpers = cuda_half_helpers,
     .dyn_local_decl = "extern __shared__ __align__(16) unsigned char cg_dsmem[];",
     .dyn_local_min = CU_STATIC_SMEM_MAX,
+    .local_align = 16, /* __align__(16) above; cg_dsmem slices are 16-byte granules */
 };
 
 /* WMMA shape id (index into device_props.tc_shapes) -> mma.sync instruction.

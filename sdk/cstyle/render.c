@@ -58,6 +58,8 @@ typedef struct {
   char (*name)[NAMELEN];
   char (*idx)[NAMELEN];
   int32_t *root;         /* per pointer instruction: the PARAM/DEFINE_* it points into */
+  uint8_t *tz;           /* per int value: low bits known zero (64 = the value is 0); per
+                            INDEX: the same for its element offset from the root */
   sbuf out;
   int depth, bad;
   char *err;
@@ -382,6 +384,66 @@ static int vmem_helper(const rc *r, int s, int sp, int vec) {
   return r->d->vmem == CG_CSTYLE_VMEM_HELPER && vec > 1 && sp != CG_IR_AS_REG &&
          !(s == CG_IR_BOOL && r->d->bool_mem_type);
 }
+/* ---- known alignment of index expressions ---- */
+
+static int int_scalar(int s) { return s >= CG_IR_INT8 && s <= CG_IR_UINT64; }
+static uint8_t tz_min(uint8_t a, uint8_t b) { return a < b ? a : b; }
+static uint8_t tz_of_const(int64_t v) {
+  uint8_t k = 0;
+  if (v == 0) return 64;
+  while (!(v & 1) && k < 63) { v >>= 1; k++; }
+  return k;
+}
+/* Low bits known to be zero in integer value i, from its sources' (computed before:
+ * sources precede their users). Ints wrap modulo 2^width, which keeps low bits, so the
+ * facts hold for any operand values. Anything not understood counts as 0 bits. */
+static uint8_t tz_inst(const rc *r, uint32_t i) {
+  const cg_ir_inst *in = &r->ins[i];
+  int nz_src = in->nsrc > 0 && in->nsrc <= 3;
+  uint8_t a = nz_src ? r->tz[cg_ir_src(r->p, in, 0)] : 0;
+  uint8_t b = nz_src && in->nsrc > 1 ? r->tz[cg_ir_src(r->p, in, 1)] : 0;
+  if (in->op == CG_IR_INDEX) { /* offset = offset of the INDEX it extends + this index */
+    int32_t p = cg_ir_src(r->p, in, 0);
+    return tz_min(r->ins[p].op == CG_IR_INDEX ? a : 64, b);
+  }
+  if (in->type.vec != 1 || !int_scalar(in->type.scalar)) return 0;
+  switch (in->op) {
+  case CG_IR_CONST: return tz_of_const(in->arg);
+  case CG_IR_ADD: case CG_IR_SUB: case CG_IR_OR: case CG_IR_XOR: case CG_IR_MOD:
+    return tz_min(a, b); /* a % b = a - trunc(a/b)*b */
+  case CG_IR_MUL: return (uint8_t)tz_min(64, (uint8_t)(a + b));
+  case CG_IR_AND: return a > b ? a : b;
+  case CG_IR_SHL: {
+    const cg_ir_inst *k = &r->ins[cg_ir_src(r->p, in, 1)];
+    if (k->op != CG_IR_CONST || k->arg < 0 || k->arg > 63) return 0;
+    return (uint8_t)tz_min(64, (uint8_t)(a + k->arg));
+  }
+  case CG_IR_WHERE: return tz_min(b, r->tz[cg_ir_src(r->p, in, 2)]);
+  case CG_IR_CAST: /* int -> int keeps the low bits */
+    return int_scalar(r->ins[cg_ir_src(r->p, in, 0)].type.scalar) ? a : 0;
+  default: return 0;
+  }
+}
+static void known_tz(rc *r) {
+  for (uint32_t i = 0; i < r->n; i++) r->tz[i] = tz_inst(r, i);
+}
+
+/* Is a vector access of (s, vec) through pointer ptr a provably aligned access of local
+ * memory, rendered as one direct wide access? The root array is local_align-aligned
+ * (the dialect promises it) and the byte offset a multiple of the vector type's
+ * alignment: the power of two in sizeof * vec, capped at local_align. */
+static int vmem_direct(const rc *r, int32_t ptr, int s, int vec) {
+  int32_t base = r->root[ptr];
+  unsigned la = r->d->local_align;
+  if (!la || r->ins[base].type.space != CG_IR_AS_LOCAL || r->ins[base].op != CG_IR_DEFINE_LOCAL) return 0;
+  unsigned bytes = (unsigned)cg_ir_scalar_size((uint8_t)s) * (unsigned)vec, need = 1;
+  while (!(bytes & need) && need < la) need <<= 1;
+  if (need > la) return 0;
+  unsigned tz = r->ins[ptr].op == CG_IR_INDEX ? r->tz[ptr] : 64, esz = 1;
+  while (esz < cg_ir_scalar_size((uint8_t)s)) { esz <<= 1; tz++; } /* element -> byte offset */
+  return esz == cg_ir_scalar_size((uint8_t)s) && (tz >= 32 || (1u << tz) % need == 0);
+}
+
 /* "cg_vload<T, N>" / "cg_vstore<T, N>" and the memory vector type of (s, vec). */
 static void helper_names(const rc *r, int s, int vec, const char *fn, char *call, size_t n, char *mt, size_t mn) {
   snprintf(call, n, "%s<%s, %d>", fn, mscalar(r, s), vec);
@@ -389,7 +451,7 @@ static void helper_names(const rc *r, int s, int vec, const char *fn, char *call
 }
 
 /* Text of a LOAD of width vec, scalar s, from base[idx]. */
-static void load_text(rc *r, sbuf *o, int32_t base, const char *idx, int s, int vec) {
+static void load_text(rc *r, sbuf *o, int32_t ptr, int32_t base, const char *idx, int s, int vec) {
   int sp = r->ins[base].type.space;
   const char *bn = r->name[base];
   char vt[48], x[2 * NAMELEN];
@@ -400,7 +462,8 @@ static void load_text(rc *r, sbuf *o, int32_t base, const char *idx, int s, int 
   } else if (vmem_helper(r, s, sp, vec) && !emulated(r, s)) {
     char call[96], mt[48];
     helper_names(r, s, vec, "cg_vload", call, sizeof call, mt, sizeof mt);
-    sb_add(o, "%s(%s + (%s))", call, bn, idx);
+    if (vmem_direct(r, ptr, s, vec)) sb_add(o, "(*(const %s *)(%s + (%s)))", mt, bn, idx);
+    else sb_add(o, "%s(%s + (%s))", call, bn, idx);
   } else if (vmem_lanes(r, s)) {
     sb_add(o, nz(r->d->vec_ctor_fmt), vt);
     for (int k = 0; k < vec; k++) {
@@ -429,8 +492,10 @@ static void store_stmt(rc *r, uint32_t i) {
   if (in->nsrc > 2) sb_add(&o, "if (%s) ", r->name[cg_ir_src(r->p, in, 2)]);
   if (vmem_helper(r, s, sp, vec)) {
     char call[96], mt[48];
+    int direct = vmem_direct(r, cg_ir_src(r->p, in, 0), s, vec);
     helper_names(r, s, vec, "cg_vstore", call, sizeof call, mt, sizeof mt);
-    sb_add(&o, "%s(%s + (%s), ", call, bn, idx);
+    if (direct) sb_add(&o, "*(%s *)(%s + (%s)) = ", mt, bn, idx);
+    else sb_add(&o, "%s(%s + (%s), ", call, bn, idx);
     if (emulated(r, s)) { /* convert lane by lane into the storage vector */
       sb_add(&o, nz(r->d->vec_ctor_fmt), mt);
       for (int k = 0; k < vec; k++) {
@@ -443,7 +508,7 @@ static void store_stmt(rc *r, uint32_t i) {
       opnd(r, val, -1, v, sizeof v);
       sb_add(&o, "%s", v);
     }
-    sb_add(&o, ");");
+    sb_add(&o, "%s;", direct ? "" : ")");
   } else if (vec == 1 || vmem_lanes(r, s)) {
     sb_add(&o, "%s", vec > 1 ? "{ " : "");
     for (int k = 0; k < vec; k++) {
@@ -561,6 +626,7 @@ static int special_inst(rc *r, uint32_t i) {
 /* Vector LOAD of an emulated 16-bit float through cg_vload: one wide load of the
  * storage type into valN_m, then the lanes converted (the gate guards the load). */
 static int load_emulated_vec(rc *r, uint32_t i, int32_t base, const char *idx) {
+  int direct = vmem_direct(r, cg_ir_src(r->p, &r->ins[i], 0), r->ins[i].type.scalar, r->ins[i].type.vec);
   const cg_ir_inst *in = &r->ins[i];
   int s = in->type.scalar, vec = in->type.vec, sp = r->ins[base].type.space;
   char call[96], mt[48], g[NAMELEN], alt[NAMELEN], x[NAMELEN + 16];
@@ -569,7 +635,8 @@ static int load_emulated_vec(rc *r, uint32_t i, int32_t base, const char *idx) {
   if (in->nsrc == 3) opnd(r, cg_ir_src(r->p, in, 1), -1, g, sizeof g);
   sb_add(&o, "%s val%u_m = ", mt, i);
   if (in->nsrc == 3) sb_add(&o, "%s ? ", g);
-  sb_add(&o, "%s(%s + (%s))", call, r->name[base], idx);
+  if (direct) sb_add(&o, "(*(const %s *)(%s + (%s)))", mt, r->name[base], idx);
+  else sb_add(&o, "%s(%s + (%s))", call, r->name[base], idx);
   if (in->nsrc == 3) sb_add(&o, " : %s%s", mt, "{}");
   sb_add(&o, ";");
   line_sb(r, &o);
@@ -610,7 +677,7 @@ static int load_inst(rc *r, uint32_t i) {
     opnd(r, cg_ir_src(r->p, in, 2), -1, alt, sizeof alt);
     sb_add(&o, "%s ? ", g);
   }
-  load_text(r, &o, base, idx, in->type.scalar, in->type.vec);
+  load_text(r, &o, cg_ir_src(r->p, in, 0), base, idx, in->type.scalar, in->type.vec);
   if (in->nsrc == 3) sb_add(&o, " : %s", alt);
   def_close(r, &o);
   return 0;
@@ -892,7 +959,9 @@ char *cg_cstyle_render(const cg_ir_program *p, const cg_cstyle_dialect *d, char 
   r.name = calloc(r.n + 1, sizeof *r.name);
   r.idx = calloc(r.n + 1, sizeof *r.idx);
   r.root = calloc(r.n + 1, sizeof *r.root);
-  if (!r.name || !r.idx || !r.root) { r.out.oom = 1; goto done; }
+  r.tz = calloc(r.n + 1, sizeof *r.tz);
+  if (!r.name || !r.idx || !r.root || !r.tz) { r.out.oom = 1; goto done; }
+  known_tz(&r);
   for (uint32_t i = 0; i < r.n; i++) r.root[i] = (int32_t)i;
   if (emit_preamble(&r)) goto done;
   emit_signature(&r);
@@ -905,6 +974,7 @@ done:
   free(r.name);
   free(r.idx);
   free(r.root);
+  free(r.tz);
   if (!r.bad && r.out.oom) {
     if (err && errlen) snprintf(err, errlen, "cstyle: out of memory");
     r.bad = 1;

@@ -1,6 +1,7 @@
 /* cstyle renderer tests: golden sources for the sample kernels in the C and OpenCL
  * dialects (golden/<kernel>.c, .cl; regenerate with CG_UPDATE_GOLDEN=1 and review the
- * diff), determinism, smoke renders in the CUDA/HIP/Metal dialects, and the errors a
+ * diff), determinism, smoke renders in the CUDA/HIP/Metal dialects, direct vector
+ * accesses of provably aligned local memory (VMEM_HELPER + local_align), and the errors a
  * caller can trigger (unsupported dtype, WMMA, invalid IR).
  * Usage: test_cstyle <golden dir> */
 #include <stdlib.h>
@@ -109,6 +110,67 @@ static void test_errors(sample *s) {
   free(p);
 }
 
+/* Number of occurrences of needle in hay. */
+static int count(const char *hay, const char *needle) {
+  int n = 0;
+  for (const char *q = hay ? strstr(hay, needle) : NULL; q; q = strstr(q + 1, needle)) n++;
+  return n;
+}
+
+/* VMEM_HELPER with local_align: vector accesses of local memory at offsets the
+ * renderer proves aligned (lid*4+8, lid<<3, lid*4+8 through a second INDEX, f16 at
+ * lid*8) are direct wide accesses; lid*4+2, lid+1 and all global accesses keep the
+ * helpers; without local_align nothing is direct. */
+static void test_vmem_direct(void) {
+  const cg_ir_type I = cg_ir_t(CG_IR_INT32), F4 = kt_vec(CG_IR_FLOAT32, 4), V = cg_ir_t(CG_IR_VOID);
+  cg_ir_builder *b = cg_irb_new("vdirect");
+  int32_t out = kt_param(b, CG_IR_FLOAT32, CG_IR_PARAM_WRITE, 256);
+  int32_t sm = kt_op(b, CG_IR_DEFINE_LOCAL, cg_ir_ptr(CG_IR_FLOAT32, CG_IR_AS_LOCAL), 0, 0, 0, 0, 256);
+  int32_t sh = kt_op(b, CG_IR_DEFINE_LOCAL, cg_ir_ptr(CG_IR_FLOAT16, CG_IR_AS_LOCAL), 0, 0, 0, 0, 256);
+  int32_t lid = kt_op(b, CG_IR_SPECIAL, I, 0, 0, 0, 0, 3);
+  int32_t l4 = kt_op(b, CG_IR_MUL, I, 2, lid, cg_irb_const_i(b, CG_IR_INT32, 4), 0, 0);
+  int32_t al = kt_op(b, CG_IR_ADD, I, 2, l4, cg_irb_const_i(b, CG_IR_INT32, 8), 0, 0);
+  int32_t un = kt_op(b, CG_IR_ADD, I, 2, l4, cg_irb_const_i(b, CG_IR_INT32, 2), 0, 0);
+  int32_t sl = kt_op(b, CG_IR_SHL, I, 2, lid, cg_irb_const_i(b, CG_IR_INT32, 3), 0, 0);
+  int32_t l1 = kt_op(b, CG_IR_ADD, I, 2, lid, cg_irb_const_i(b, CG_IR_INT32, 1), 0, 0);
+  int32_t x = kt_op(b, CG_IR_LOAD, F4, 1, kt_at(b, sm, al, 4), 0, 0, 0);    /* direct */
+  int32_t y = kt_op(b, CG_IR_LOAD, F4, 1, kt_at(b, sm, un, 4), 0, 0, 0);    /* helper */
+  int32_t z = kt_op(b, CG_IR_LOAD, F4, 1, kt_at(b, sm, l1, 4), 0, 0, 0);    /* helper */
+  int32_t i2 = kt_at(b, kt_at(b, sm, l4, 1), cg_irb_const_i(b, CG_IR_INT32, 8), 4);
+  int32_t w = kt_op(b, CG_IR_LOAD, F4, 1, i2, 0, 0, 0);                      /* direct */
+  int32_t h = kt_op(b, CG_IR_LOAD, kt_vec(CG_IR_FLOAT16, 8), 1, kt_at(b, sh, sl, 8), 0, 0, 0); /* direct */
+  (void)h;
+  kt_op(b, CG_IR_STORE, V, 2, kt_at(b, sm, sl, 4), x, 0, 0);               /* direct */
+  kt_op(b, CG_IR_STORE, V, 2, kt_at(b, out, al, 4), y, 0, 0);              /* global: helper */
+  kt_op(b, CG_IR_STORE, V, 2, kt_at(b, out, l4, 4), z, 0, 0);              /* global: helper */
+  kt_op(b, CG_IR_STORE, V, 2, kt_at(b, sm, un, 4), w, 0, 0);               /* helper */
+  cg_ir_program *p = kt_finish(b, 1, 1, 1);
+  cg_cstyle_dialect d = cg_cstyle_cuda;
+  char err[512];
+  d.vmem = CG_CSTYLE_VMEM_HELPER;
+  d.vec_type_fmt = "cg_v<%s, %d>";
+  d.vec_ctor_fmt = "%s{";
+  d.vec_ctor_close = "}";
+  d.lane = CG_CSTYLE_LANE_INDEX;
+  d.half_mode = d.bf16_mode = CG_CSTYLE_F16_EMULATED;
+  d.local_align = 16;
+  char *src = cg_cstyle_render(p, &d, err, sizeof err);
+  CHECK(src, "vdirect: %s", err);
+  CHECK(count(src, "(*(const cg_v<float, 4> *)(smem") == 2, "direct f32 loads:\n%s", src);
+  CHECK(count(src, ", 8> *)(smem") == 1, "direct f16 load:\n%s", src);
+  CHECK(count(src, "cg_vload<float, 4>(smem") == 2, "tested loads:\n%s", src);
+  CHECK(count(src, "*(cg_v<float, 4> *)(smem") == 1, "direct store:\n%s", src);
+  CHECK(count(src, "cg_vstore<float, 4>(smem") == 1 && count(src, "cg_vstore<float, 4>(data0") == 2,
+        "tested stores:\n%s", src);
+  free(src);
+  d.local_align = 0;
+  src = cg_cstyle_render(p, &d, err, sizeof err);
+  CHECK(src && count(src, "*)(smem") == 0 && count(src, "cg_vload<float, 4>(smem") == 4, "no local_align:\n%s",
+        src ? src : err);
+  free(src);
+  free(p);
+}
+
 int main(int argc, char **argv) {
   sample s[16];
   int n = nsamples(s);
@@ -119,6 +181,7 @@ int main(int argc, char **argv) {
   test_goldens(argv[1], s, n);
   test_other_dialects(s, n);
   test_errors(s);
+  test_vmem_direct();
   for (int i = 0; i < n; i++) free(s[i].p);
   printf("cstyle: %s (%d failures)\n", fails ? "FAILED" : "ok", fails);
   return fails ? 1 : 0;

@@ -141,6 +141,14 @@ typedef struct cg_cstyle_dialect {
                                      bytes: each array is then a pointer into cg_dsmem at
                                      the offsets cg_cstyle_local_bytes counts */
   unsigned dyn_local_min;
+  unsigned local_align;           /* 0 = no promise; else every DEFINE_LOCAL array starts
+                                     at a multiple of this many bytes (local_decl and
+                                     dyn_local_decl must make it true). With VMEM_HELPER,
+                                     a vector access of local memory whose element offset
+                                     the renderer proves (from the index expression's
+                                     known power-of-two factor) to be aligned to the
+                                     vector type is one direct wide access: no helper,
+                                     no run-time test */
 } cg_cstyle_dialect;
 
 /* Predefined dialects (const; copy to modify). Only c and opencl are tested in-tree
