@@ -512,9 +512,38 @@ static int lower_plan(UOp *root, const cg_device_props *props, const cg_plan *pl
   return 0;
 }
 
+/* Linearized IR of the last kernels, keyed by the lowered AST's structural hash, the plan,
+ * the device's props and what else the linearizer reads (params, dims, name). Every kernel
+ * (realize and BEAM candidates) is linearized here, so an eager loop realizing the same
+ * kernel again, and BEAM's rematch, skip the linearizer (expanding a big register tile x
+ * UNROLL costs milliseconds per call, more than a 512 matmul's kernel). Entries are
+ * copies; callers free theirs. */
+enum { IR_CACHE = 64 };
+static struct { uint64_t key; cg_ir_program *ir; } ir_cache[IR_CACHE];
+static unsigned ir_cache_next;
+
+static cg_ir_program *linearize_cached(const cg_kernel *k, const cg_device_props *props) {
+  uint64_t key = cg_hash64(&k->plan, sizeof k->plan, k->sink->hash ^ cg_hash64(props, sizeof *props, 7));
+  int64_t v[12 + 2 * CG_MAX_KERNEL_INPUTS] = {k->out->dtype, uop_numel(k->out), k->nin, k->nvars, k->stage_bytes,
+                                              k->len_gate ? (int64_t)k->len_gate->hash : 0,
+                                              k->global[0], k->global[1], k->global[2], k->local[0], k->local[1], k->local[2]};
+  for (int i = 0; i < k->nin; i++) v[12 + 2 * i] = k->in[i]->dtype, v[13 + 2 * i] = uop_numel(k->in[i]);
+  key = cg_hash64(v, sizeof v, cg_hash64(k->name, strlen(k->name), key));
+  cg_ir_program *ir = NULL;
+  for (int i = 0; i < IR_CACHE; i++)
+    if (ir_cache[i].ir && ir_cache[i].key == key)
+      return memcpy(cg__xmalloc(ir_cache[i].ir->total_size), ir_cache[i].ir, ir_cache[i].ir->total_size);
+  if (!(ir = k->plan.tc_shape ? cg__tc_linearize(k) : cg__linearize(k))) return NULL;
+  unsigned i = ir_cache_next++ % IR_CACHE;
+  free(ir_cache[i].ir);
+  ir_cache[i].key = key;
+  ir_cache[i].ir = memcpy(cg__xmalloc(ir->total_size), ir, ir->total_size);
+  return ir;
+}
+
 static cg_ir_program *build(UOp *root, const cg_device_props *props, const cg_plan *plan, cg_kernel *k) {
   if (lower_plan(root, props, plan, k)) return NULL;
-  return k->plan.tc_shape ? cg__tc_linearize(k) : cg__linearize(k);
+  return linearize_cached(k, props);
 }
 
 /* ---- BEAM ------------------------------------------------------------------------ */
@@ -837,33 +866,6 @@ static void random_opts(cg_plan *plan, const cg_device_props *props, uint64_t se
 }
 
 /* ---- entry ------------------------------------------------------------------------ */
-
-/* Linearized IR of the last kernels, keyed by the lowered AST's structural hash, the plan,
- * the device's props and what else the linearizer reads (params, dims, name): an eager loop realizing the same kernel again skips the
- * linearizer (expanding a big register tile x UNROLL costs milliseconds per call, more
- * than the kernel itself for a 512 matmul). Entries are copies; callers free theirs. */
-enum { IR_CACHE = 64 };
-static struct { uint64_t key; cg_ir_program *ir; } ir_cache[IR_CACHE];
-static unsigned ir_cache_next;
-
-static cg_ir_program *linearize_cached(const cg_kernel *k, const cg_device_props *props) {
-  uint64_t key = cg_hash64(&k->plan, sizeof k->plan, k->sink->hash ^ cg_hash64(props, sizeof *props, 7));
-  int64_t v[8 + 2 * CG_MAX_KERNEL_INPUTS] = {k->out->dtype, uop_numel(k->out), k->nin, k->nvars, k->stage_bytes,
-                                             k->len_gate ? (int64_t)k->len_gate->hash : 0,
-                                             (int64_t)k->global[0] << 32 | k->global[1], (int64_t)k->local[0] << 32 | k->local[1]};
-  for (int i = 0; i < k->nin; i++) v[8 + 2 * i] = k->in[i]->dtype, v[9 + 2 * i] = uop_numel(k->in[i]);
-  key = cg_hash64(v, sizeof v, cg_hash64(k->name, strlen(k->name), key));
-  cg_ir_program *ir = NULL;
-  for (int i = 0; i < IR_CACHE; i++)
-    if (ir_cache[i].ir && ir_cache[i].key == key)
-      return memcpy(cg__xmalloc(ir_cache[i].ir->total_size), ir_cache[i].ir, ir_cache[i].ir->total_size);
-  if (!(ir = k->plan.tc_shape ? cg__tc_linearize(k) : cg__linearize(k))) return NULL;
-  unsigned i = ir_cache_next++ % IR_CACHE;
-  free(ir_cache[i].ir);
-  ir_cache[i].key = key;
-  ir_cache[i].ir = memcpy(cg__xmalloc(ir->total_size), ir, ir->total_size);
-  return ir;
-}
 
 cg_ir_program *cg__compile_kernel(UOp *root, cg_device *dev, cg_kernel *k) {
   const cg_device_props *props = cg__device_props(dev);
